@@ -1,0 +1,38 @@
+/**
+ * Errors a user can see. Each carries a `code` that statically and permanently identifies it;
+ * the message may change. The CLI maps UsageError to exit code 2 and everything else to 1.
+ */
+
+/** Base class: an error fourtuple raised on purpose, with a stable code. */
+export class FourtupleError extends Error {
+  override name = 'FourtupleError';
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * Bad input from the user: a flag out of range, malformed, missing or conflicting.
+ * The message is one line and names the flag and the accepted range.
+ */
+export class UsageError extends FourtupleError {
+  override name = 'UsageError';
+  constructor(
+    message: string,
+    readonly flag?: string,
+  ) {
+    super('FOURTUPLE_USAGE', message);
+  }
+}
+
+/** The platform lacks something a command needs (for example raw sockets off Linux). */
+export class UnsupportedError extends FourtupleError {
+  override name = 'UnsupportedError';
+  constructor(message: string) {
+    super('FOURTUPLE_UNSUPPORTED', message);
+  }
+}
