@@ -1,6 +1,6 @@
 // npm run bench: speed and memory figures, written as JSON (see README "Benchmarks").
 // The `max` benchmark lands with the scale issue; until then this records the machine only.
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 
 const result = {
