@@ -36,3 +36,28 @@ export class UnsupportedError extends FourtupleError {
     super('FOURTUPLE_UNSUPPORTED', message);
   }
 }
+
+/**
+ * A failed libc call, in the shape Node users know: `connect EADDRNOTAVAIL 127.0.0.1:6001`.
+ * `code` is the errno name and is stable; `meaning` is one line of plain English.
+ */
+export class SyscallError extends FourtupleError {
+  override name = 'SyscallError';
+  constructor(
+    readonly syscall: string,
+    code: string,
+    readonly errno: number,
+    readonly meaning: string,
+    readonly address?: string,
+    readonly port?: number,
+  ) {
+    const where = address === undefined ? '' : ` ${formatAddress(address, port)}`;
+    super(code, `${syscall} ${code}${where} (${meaning})`);
+  }
+}
+
+/** 127.0.0.1:80, [::1]:80, or the bare address when there is no port. */
+export function formatAddress(address: string, port?: number): string {
+  if (port === undefined) return address;
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}

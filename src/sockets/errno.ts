@@ -1,0 +1,123 @@
+/**
+ * errno names, numbers and what they mean for a TCP user. Names and numbers come from Node's
+ * os.constants.errno (right for the OS it runs on); the meanings are ours, one line each.
+ */
+import { constants as osConstants } from 'node:os';
+
+const NUMBERS: Readonly<Record<string, number>> = osConstants.errno as Record<string, number>;
+const NAMES: ReadonlyMap<number, string> = new Map(
+  Object.entries(NUMBERS).map(([name, n]) => [n, name]),
+);
+
+/** errno names a user meets with TCP sockets (a union type, so a typo does not compile). */
+export type ErrnoName =
+  | 'EPERM'
+  | 'ENOENT'
+  | 'EINTR'
+  | 'EBADF'
+  | 'EAGAIN'
+  | 'ENOMEM'
+  | 'EACCES'
+  | 'EFAULT'
+  | 'EINVAL'
+  | 'ENFILE'
+  | 'EMFILE'
+  | 'ENOSPC'
+  | 'EPIPE'
+  | 'ENOTSOCK'
+  | 'ENOPROTOOPT'
+  | 'EPROTONOSUPPORT'
+  | 'EOPNOTSUPP'
+  | 'EAFNOSUPPORT'
+  | 'EADDRINUSE'
+  | 'EADDRNOTAVAIL'
+  | 'ENETDOWN'
+  | 'ENETUNREACH'
+  | 'ECONNABORTED'
+  | 'ECONNRESET'
+  | 'ENOBUFS'
+  | 'EISCONN'
+  | 'ENOTCONN'
+  | 'ETIMEDOUT'
+  | 'ECONNREFUSED'
+  | 'EHOSTUNREACH'
+  | 'EALREADY'
+  | 'EINPROGRESS';
+
+export const ERRNO_MEANING: Readonly<Record<ErrnoName, string>> = {
+  EPERM: 'operation not permitted: this process lacks the privilege (a capability or root)',
+  ENOENT: 'no such file or directory',
+  EINTR: 'the call was interrupted by a signal before it finished',
+  EBADF: 'not an open file descriptor',
+  EAGAIN: 'nothing ready yet on a non-blocking socket; try again later',
+  ENOMEM: 'the kernel could not allocate memory for this socket',
+  EACCES: 'permission denied (a port below 1024 without privilege, or a policy refused it)',
+  EFAULT: 'a bad address was passed to the kernel',
+  EINVAL:
+    'invalid argument (for example bind() on a socket that is already bound, or listen() on a connected one)',
+  ENFILE: 'the system-wide limit on open files is reached (fs.file-max)',
+  EMFILE:
+    'this process has as many open descriptors as its limit allows (ulimit -n, RLIMIT_NOFILE)',
+  ENOSPC: 'no space left (a kernel table is full)',
+  EPIPE: 'the peer has closed the connection; writing to it is no longer possible',
+  ENOTSOCK: 'the descriptor is not a socket',
+  ENOPROTOOPT: 'this socket option is not known at that level on this kernel',
+  EPROTONOSUPPORT: 'this protocol is not supported',
+  EOPNOTSUPP: 'the operation is not supported on this socket',
+  EAFNOSUPPORT: 'this address family (IPv4 or IPv6) is not supported here',
+  EADDRINUSE:
+    'another socket already holds this local address and port (set SO_REUSEADDR, or SO_REUSEPORT on both)',
+  EADDRNOTAVAIL:
+    'no such local address, or this 4-tuple is already in use / no ephemeral port is free for this destination',
+  ENETDOWN: 'the network is down',
+  ENETUNREACH: 'no route to that network from here',
+  ECONNABORTED: 'the connection was aborted before it was accepted',
+  ECONNRESET: 'the peer reset the connection (it sent an RST)',
+  ENOBUFS: 'the kernel ran out of buffer space for sockets',
+  EISCONN: 'the socket is already connected',
+  ENOTCONN: 'the socket is not connected',
+  ETIMEDOUT: 'the peer did not answer in time (the SYN or data was never acknowledged)',
+  ECONNREFUSED: 'nothing is listening on that address and port (the peer answered with an RST)',
+  EHOSTUNREACH: 'no route to that host',
+  EALREADY: 'a connect is already in progress on this socket',
+  EINPROGRESS: 'the non-blocking connect has started and will finish later',
+};
+
+/** The errno name for a number (e.g. 98 -> EADDRINUSE on Linux), or `E<number>` when unknown. */
+export function errnoName(errno: number): string {
+  return NAMES.get(errno) ?? `E${errno}`;
+}
+
+/** The errno number for a name on this OS, or undefined. */
+export function errnoNumber(name: string): number | undefined {
+  return NUMBERS[name.toUpperCase()];
+}
+
+/** One line of meaning for an errno name or number. */
+export function errnoMeaning(errno: string | number): string {
+  const name = typeof errno === 'number' ? errnoName(errno) : errno.toUpperCase();
+  return (
+    (ERRNO_MEANING as Record<string, string>)[name] ??
+    (NUMBERS[name] !== undefined ? 'see errno(3)' : 'unknown errno')
+  );
+}
+
+export interface ErrnoInfo {
+  name: string;
+  number: number | undefined;
+  meaning: string;
+  known: boolean;
+}
+
+/** Looks up an errno by name (EADDRINUSE, case-insensitive) or number (98). */
+export function lookupErrno(query: string | number): ErrnoInfo {
+  const q = String(query).trim();
+  const number = /^\d+$/.test(q) ? Number(q) : errnoNumber(q);
+  const name = number !== undefined ? errnoName(number) : q.toUpperCase();
+  return {
+    name,
+    number,
+    meaning: errnoMeaning(name),
+    known: number !== undefined && NAMES.has(number),
+  };
+}
