@@ -7,11 +7,20 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { FourtupleError, UsageError } from '../errors.js';
 import type { Command, Io, OptionSpec, ParsedValues } from './_command.js';
+import { connectCommand } from './connect.js';
+import { errnoCommand } from './errno.js';
+import { listenCommand } from './listen.js';
 import { theoryCommand } from './theory.js';
 import { tourCommand } from './tour.js';
 
 /** Every command, in the order `fourtuple --help` lists them. */
-export const COMMANDS: readonly Command[] = [tourCommand, theoryCommand];
+export const COMMANDS: readonly Command[] = [
+  tourCommand,
+  theoryCommand,
+  listenCommand,
+  connectCommand,
+  errnoCommand,
+];
 
 const COMMON_OPTIONS: OptionSpec = {
   help: { type: 'boolean', short: 'h' },

@@ -1,0 +1,31 @@
+/** `fourtuple errno NAME|NUMBER`: what an errno means for a TCP user. */
+import { UsageError } from '../errors.js';
+import { lookupErrno } from '../sockets/errno.js';
+import type { Command } from './_command.js';
+import { printJson } from './_output.js';
+
+export const errnoCommand: Command = {
+  name: 'errno',
+  summary: 'what an errno name or number means (EADDRNOTAVAIL, 99, ...)',
+  help: `Usage: fourtuple errno NAME|NUMBER... [--json]
+
+Prints each errno's number, name and one line of meaning for a TCP user.
+Example: fourtuple errno EADDRNOTAVAIL 98`,
+  options: {},
+  positionals: true,
+  async run({ values, positionals, io }) {
+    if (positionals.length === 0) {
+      throw new UsageError('give an errno name or number, e.g. `fourtuple errno EADDRINUSE`');
+    }
+    const infos = positionals.map((p) => lookupErrno(p));
+    const unknown = infos.find((i) => !i.known);
+    if (unknown) {
+      throw new UsageError(
+        `unknown errno "${unknown.name}" (give a name like EADDRINUSE or a number like 98)`,
+      );
+    }
+    if (values.json) printJson(io, infos.length === 1 ? infos[0] : infos);
+    else for (const i of infos) io.stdout.write(`${i.name} (${i.number}): ${i.meaning}\n`);
+    return 0;
+  },
+};

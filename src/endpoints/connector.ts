@@ -1,0 +1,159 @@
+/**
+ * The connector: binds a chosen source ip:port before connecting (the heart of every
+ * experiment), with each socket option on or off, then keeps a heartbeat going and reads the
+ * listener's echo. `openConnection` is the raw step the experiments and the proof build on.
+ */
+import { once } from 'node:events';
+import { setTimeout as delay } from 'node:timers/promises';
+import { withNetns } from '../sockets/netns.js';
+import { formatSockAddr, type SockAddr } from '../sockets/sockaddr.js';
+import { RawSocket, type SocketOptions } from '../sockets/socket.js';
+
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+export interface OpenOptions extends SocketOptions {
+  to: Endpoint;
+  /** source address; port 0 (or no `from`) lets the kernel choose */
+  from?: Endpoint;
+  /** connect timeout (default 10 s) */
+  timeoutMs?: number;
+  /** create the socket inside this network namespace (/run/netns/NAME) */
+  netnsPath?: string;
+  signal?: AbortSignal;
+}
+
+export interface OpenConnection {
+  socket: RawSocket;
+  local: SockAddr;
+  remote: SockAddr;
+}
+
+/**
+ * socket(), options, bind(from) when given, connect(to), awaited. On any failure the socket is
+ * closed and the SyscallError (bind EADDRINUSE, connect EADDRNOTAVAIL, ...) is thrown.
+ */
+export async function openConnection(options: OpenOptions): Promise<OpenConnection> {
+  const { to, from, timeoutMs, netnsPath, signal, ...socketOptions } = options;
+  signal?.throwIfAborted();
+  const socket = withNetns(netnsPath, () => {
+    const s = RawSocket.forAddress(to.host, socketOptions);
+    try {
+      if (from) s.bind(from.host, from.port);
+    } catch (err) {
+      s.close();
+      throw err;
+    }
+    return s;
+  });
+  try {
+    await socket.connect(to.host, to.port, {
+      timeoutMs: timeoutMs ?? 10_000,
+      ...(signal ? { signal } : {}),
+    });
+    return { socket, local: socket.localAddress(), remote: socket.remoteAddress() };
+  } catch (err) {
+    socket.closeReset();
+    throw err;
+  }
+}
+
+export interface HeartbeatOptions extends OpenOptions {
+  /** bytes sent each beat (default "hi") */
+  data?: string;
+  /** time between beats (default 5 s) */
+  intervalMs?: number;
+  /** beats to send; 0 means until the signal aborts */
+  count?: number;
+  /** how long to wait for each echo (default 5 s) */
+  echoTimeoutMs?: number;
+}
+
+export type HeartbeatEvent =
+  | { event: 'connected'; local: string; remote: string }
+  | { event: 'sent'; seq: number; data: string }
+  | { event: 'echo'; seq: number; data: string }
+  | { event: 'no-echo'; seq: number }
+  | { event: 'closed'; by: 'peer' | 'us' };
+
+export interface HeartbeatResult {
+  local: string;
+  remote: string;
+  sent: number;
+  echoed: number;
+  closedBy: 'peer' | 'us';
+}
+
+/** Connects, then sends `data` every interval and reports each echo ("Lub hi... Dub tag:hi"). */
+export async function heartbeat(
+  options: HeartbeatOptions,
+  onEvent: (e: HeartbeatEvent) => void = () => {},
+): Promise<HeartbeatResult> {
+  const { socket, local, remote } = await openConnection(options);
+  const l = formatSockAddr(local);
+  const r = formatSockAddr(remote);
+  onEvent({ event: 'connected', local: l, remote: r });
+  const sock = socket.toNetSocket();
+  const data = options.data ?? 'hi';
+  const count = options.count ?? 0;
+  const signal = options.signal;
+  let closedBy: 'peer' | 'us' = 'us';
+  let peerClosed = false;
+  const chunks: Buffer[] = [];
+  let wake: (() => void) | undefined;
+  sock.on('data', (c: Buffer) => {
+    chunks.push(c);
+    wake?.();
+  });
+  const onGone = (): void => {
+    peerClosed = true;
+    wake?.();
+  };
+  sock.on('end', onGone);
+  sock.on('close', onGone);
+  sock.on('error', onGone);
+  let sent = 0;
+  let echoed = 0;
+  try {
+    for (let seq = 1; count === 0 || seq <= count; seq++) {
+      if (signal?.aborted || peerClosed) break;
+      sock.write(data);
+      sent++;
+      onEvent({ event: 'sent', seq, data });
+      const got = await new Promise<boolean>((resolve) => {
+        if (chunks.length) return resolve(true);
+        const t = setTimeout(() => resolve(false), options.echoTimeoutMs ?? 5000);
+        const onAbort = (): void => resolve(false);
+        signal?.addEventListener('abort', onAbort, { once: true });
+        wake = () => {
+          clearTimeout(t);
+          signal?.removeEventListener('abort', onAbort);
+          resolve(chunks.length > 0);
+        };
+      });
+      wake = undefined;
+      if (got) {
+        echoed++;
+        onEvent({ event: 'echo', seq, data: Buffer.concat(chunks.splice(0)).toString('utf8') });
+      } else if (peerClosed) {
+        break;
+      } else if (!signal?.aborted) {
+        onEvent({ event: 'no-echo', seq });
+      }
+      if (count !== 0 && seq === count) break;
+      try {
+        await delay(options.intervalMs ?? 5000, undefined, signal ? { signal } : {});
+      } catch {
+        break; // aborted
+      }
+    }
+  } finally {
+    if (peerClosed) closedBy = 'peer';
+    sock.resetAndDestroy();
+    if (!sock.closed) await once(sock, 'close').catch(() => {});
+    onEvent({ event: 'closed', by: closedBy });
+  }
+  return { local: l, remote: r, sent, echoed, closedBy };
+}
