@@ -52,3 +52,168 @@ export function ephemeralPortRange(path = EPHEMERAL_RANGE_PATH): PortRange {
   const text = readProcText(path);
   return (text !== undefined && parsePortRange(text, path)) || { ...IANA_EPHEMERAL };
 }
+
+/** A resource limit as /proc/self/limits shows it: a count, or unlimited. */
+export type LimitValue = number | 'unlimited';
+
+export interface Rlimit {
+  soft: LimitValue;
+  hard: LimitValue;
+}
+
+/**
+ * Parses /proc/PID/limits into rlimits keyed by their label ("Max open files",
+ * "Max processes", ...). Lines that do not parse are skipped.
+ */
+export function parseProcLimits(text: string): Record<string, Rlimit> {
+  const out: Record<string, Rlimit> = {};
+  const value = (s: string): LimitValue | undefined =>
+    s === 'unlimited' ? 'unlimited' : /^\d+$/.test(s) ? Number(s) : undefined;
+  for (const line of text.split('\n')) {
+    const m = /^(Max [a-z ]+?)\s{2,}(\S+)\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const soft = value(m[2]!);
+    const hard = value(m[3]!);
+    if (soft !== undefined && hard !== undefined) out[m[1]!] = { soft, hard };
+  }
+  return out;
+}
+
+/** Linux capability numbers fourtuple cares about (include/uapi/linux/capability.h). */
+export const CAP_SYS_ADMIN = 21;
+export const CAP_SYS_RESOURCE = 24;
+
+/** The effective capability mask from /proc/PID/status ("CapEff:\t000001fffeffffff"). */
+export function parseCapEff(statusText: string): bigint | undefined {
+  const m = /^CapEff:\s*([0-9a-fA-F]+)\s*$/m.exec(statusText);
+  return m ? BigInt(`0x${m[1]}`) : undefined;
+}
+
+/** Whether capability number `cap` is set in a mask. */
+export function hasCapability(mask: bigint, cap: number): boolean {
+  return ((mask >> BigInt(cap)) & 1n) === 1n;
+}
+
+/** Parses /proc/meminfo into bytes per field ("MemAvailable: 123 kB" -> 125952). */
+export function parseMeminfo(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const m = /^([\w()]+):\s+(\d+)(?:\s+kB)?\s*$/.exec(line);
+    if (m) out[m[1]!] = Number(m[2]) * (line.trimEnd().endsWith('kB') ? 1024 : 1);
+  }
+  return out;
+}
+
+export interface Sockstat {
+  /** all sockets of every kind ("sockets: used N") */
+  socketsUsed: number;
+  /** TCP sockets in use (not TIME_WAIT) */
+  tcpInuse: number;
+  tcpOrphan: number;
+  /** TCP sockets in TIME_WAIT */
+  tcpTimeWait: number;
+  tcpAlloc: number;
+  /** pages of TCP socket buffer memory (compared with net.ipv4.tcp_mem) */
+  tcpMemPages: number;
+}
+
+/** Parses /proc/net/sockstat; undefined when the TCP line is missing. */
+export function parseSockstat(text: string): Sockstat | undefined {
+  const used = /^sockets:\s+used\s+(\d+)/m.exec(text);
+  const tcp = /^TCP:(.*)$/m.exec(text);
+  if (!tcp) return undefined;
+  const field = (name: string): number => {
+    const m = new RegExp(`\\b${name}\\s+(\\d+)`).exec(tcp[1]!);
+    return m ? Number(m[1]) : 0;
+  };
+  return {
+    socketsUsed: used ? Number(used[1]) : 0,
+    tcpInuse: field('inuse'),
+    tcpOrphan: field('orphan'),
+    tcpTimeWait: field('tw'),
+    tcpAlloc: field('alloc'),
+    tcpMemPages: field('mem'),
+  };
+}
+
+/** Parses whitespace-separated integers ("4096\t131072\t6291456"); undefined when malformed. */
+export function parseIntegers(text: string, count: number): number[] | undefined {
+  const parts = text.trim().split(/\s+/);
+  if (parts.length !== count || !parts.every((p) => /^\d+$/.test(p))) return undefined;
+  return parts.map(Number);
+}
+
+export interface ReservedPorts {
+  /** the sysctl's text, "" when none are reserved */
+  text: string;
+  /** ports reserved in total */
+  total: number;
+  /** of those, the ones inside the ephemeral range (only these reduce it) */
+  inRange: number;
+}
+
+/**
+ * Parses net.ipv4.ip_local_reserved_ports ("8080,9000-9010") and counts how many reserved
+ * ports fall inside `range`. Undefined when malformed.
+ */
+export function parseReservedPorts(
+  text: string,
+  range: { low: number; high: number },
+): ReservedPorts | undefined {
+  const t = text.trim();
+  const ports = new Set<number>();
+  if (t !== '') {
+    for (const part of t.split(',')) {
+      const m = /^\s*(\d+)(?:\s*-\s*(\d+))?\s*$/.exec(part);
+      if (!m) return undefined;
+      const a = Number(m[1]);
+      const b = m[2] === undefined ? a : Number(m[2]);
+      if (!(a >= 0 && b <= 65535 && a <= b)) return undefined;
+      for (let p = a; p <= b; p++) ports.add(p);
+    }
+  }
+  let inRange = 0;
+  for (const p of ports) if (p >= range.low && p <= range.high) inRange++;
+  return { text: t, total: ports.size, inRange };
+}
+
+export interface FileNr {
+  /** file handles allocated (in use) */
+  allocated: bigint;
+  /** allocated but unused (always 0 since Linux 2.6) */
+  free: bigint;
+  /** the maximum, same as fs.file-max */
+  max: bigint;
+}
+
+/** Parses /proc/sys/fs/file-nr ("415\t0\t2466170"); file-max may exceed 2^53, hence BigInt. */
+export function parseFileNr(text: string): FileNr | undefined {
+  const m = /^\s*(\d+)\s+(\d+)\s+(\d+)\s*$/.exec(text);
+  if (!m) return undefined;
+  return { allocated: BigInt(m[1]!), free: BigInt(m[2]!), max: BigInt(m[3]!) };
+}
+
+export interface TcpSocketLine {
+  localPort: number;
+  remotePort: number;
+  /** the kernel's state number: 01 ESTABLISHED, 06 TIME_WAIT, 0A LISTEN, ... */
+  state: number;
+}
+
+/** Parses /proc/net/tcp or /proc/net/tcp6 into local port, remote port and state per socket. */
+export function parseProcNetTcp(text: string): TcpSocketLine[] {
+  const out: TcpSocketLine[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^\s*\d+:\s+[0-9A-Fa-f]+:([0-9A-Fa-f]{4})\s+[0-9A-Fa-f]+:([0-9A-Fa-f]{4})\s+([0-9A-Fa-f]{2})/.exec(
+      line,
+    );
+    if (m) {
+      out.push({
+        localPort: Number.parseInt(m[1]!, 16),
+        remotePort: Number.parseInt(m[2]!, 16),
+        state: Number.parseInt(m[3]!, 16),
+      });
+    }
+  }
+  return out;
+}

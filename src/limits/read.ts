@@ -1,0 +1,298 @@
+/**
+ * Reads what this kernel and this process allow: rlimits, capabilities, sysctls, memory and the
+ * sockets in use now. Every figure says where it came from; a figure that cannot be read is
+ * "unknown" with the reason, never a guess.
+ */
+import { closeSync, constants, accessSync, openSync, readFileSync, readSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import {
+  CAP_SYS_ADMIN,
+  CAP_SYS_RESOURCE,
+  type FileNr,
+  hasCapability,
+  type PortRange,
+  parseCapEff,
+  parseFileNr,
+  parseIntegers,
+  parseMeminfo,
+  parsePortRange,
+  parseProcLimits,
+  parseReservedPorts,
+  parseSockstat,
+  type ReservedPorts,
+  type Rlimit,
+  type Sockstat,
+} from './procfs.js';
+
+/** A value read from the kernel, or "unknown" with the reason. `source` is the file read. */
+export type Reading<T> =
+  | { value: T; source: string }
+  | { value: 'unknown'; reason: string; source: string };
+
+/** The value of a reading, or undefined when it is unknown. */
+export function known<T>(r: Reading<T>): T | undefined {
+  return 'reason' in r ? undefined : (r.value as T);
+}
+
+export interface Capabilities {
+  /** CAP_SYS_RESOURCE: may raise its own hard limits (RLIMIT_NOFILE beyond the hard limit) */
+  sysResource: boolean;
+  /** CAP_SYS_ADMIN: may open files beyond fs.file-max (only in the initial user namespace) */
+  sysAdmin: boolean;
+  /** true when this process is in the initial user namespace, where capabilities are global */
+  initialUserNamespace: boolean;
+  /** CapEff as hex */
+  effective: string;
+}
+
+export interface Triple {
+  min: number;
+  default: number;
+  max: number;
+}
+
+export interface TcpMem {
+  /** pages: below this TCP does not regulate buffer memory */
+  low: number;
+  /** pages: above this TCP enters memory pressure and shrinks buffers */
+  pressure: number;
+  /** pages: TCP refuses to allocate buffer memory beyond this */
+  high: number;
+  /** bytes per page */
+  pageSize: number;
+}
+
+export interface MemoryInfo {
+  totalBytes: number;
+  availableBytes: number;
+  /** kernel slab allocations (socket structures live here) */
+  slabBytes: number;
+}
+
+export interface CgroupMemory {
+  /** the memory cgroup's limit, 'unlimited' when none */
+  limitBytes: number | 'unlimited';
+  usageBytes: number;
+}
+
+export interface Conntrack {
+  max: number;
+  count: number;
+}
+
+/** Everything `fourtuple limits` reads, one reading per figure. */
+export interface LimitsReading {
+  pid: number;
+  /** RLIMIT_NOFILE: descriptors this process may hold (soft applies, hard is its ceiling) */
+  nofile: Reading<Rlimit>;
+  /** RLIMIT_NPROC: processes this user may run */
+  nproc: Reading<Rlimit>;
+  capabilities: Reading<Capabilities>;
+  /** fs.nr_open: the largest RLIMIT_NOFILE anyone may set */
+  nrOpen: Reading<number>;
+  /** fs.file-max: open files system-wide */
+  fileMax: Reading<bigint>;
+  /** fs.file-nr: open files now */
+  fileNr: Reading<FileNr>;
+  portRange: Reading<PortRange>;
+  reservedPorts: Reading<ReservedPorts>;
+  somaxconn: Reading<number>;
+  tcpMaxSynBacklog: Reading<number>;
+  tcpMem: Reading<TcpMem>;
+  tcpRmem: Reading<Triple>;
+  tcpWmem: Reading<Triple>;
+  tcpTwReuse: Reading<number>;
+  tcpFinTimeout: Reading<number>;
+  /** present only when the nf_conntrack module is loaded */
+  conntrack: Reading<Conntrack>;
+  memory: Reading<MemoryInfo>;
+  cgroupMemory: Reading<CgroupMemory>;
+  cores: number;
+  sockstat: Reading<Sockstat>;
+}
+
+export interface ReadOptions {
+  /** prefix for /proc and /sys (tests point it at a directory of sample files); default '' */
+  root?: string;
+}
+
+type Text = { text: string } | { reason: string };
+
+function describeError(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOENT') return 'not present on this kernel';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  return code ?? (err instanceof Error ? err.message : String(err));
+}
+
+function readText(path: string): Text {
+  try {
+    return { text: readFileSync(path, 'utf8') };
+  } catch (err) {
+    return { reason: `${path}: ${describeError(err)}` };
+  }
+}
+
+/** Reads a file and parses it; "unknown" with the reason when either step fails. */
+function reading<T>(path: string, parse: (text: string) => T | undefined): Reading<T> {
+  const t = readText(path);
+  if ('reason' in t) return { value: 'unknown', reason: t.reason, source: path };
+  const v = parse(t.text);
+  if (v === undefined) {
+    return {
+      value: 'unknown',
+      reason: `${path}: unexpected contents "${t.text.trim().slice(0, 60)}"`,
+      source: path,
+    };
+  }
+  return { value: v, source: path };
+}
+
+function integer(text: string): number | undefined {
+  const t = text.trim();
+  return /^\d+$/.test(t) ? Number(t) : undefined;
+}
+
+/** The kernel's page size, from the first mapping in /proc/self/smaps (4096 when unreadable). */
+export function pageSize(root = ''): number {
+  let fd: number | undefined;
+  try {
+    fd = openSync(`${root}/proc/self/smaps`, 'r');
+    const buf = Buffer.alloc(4096);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    const m = /KernelPageSize:\s+(\d+) kB/.exec(buf.subarray(0, n).toString('utf8'));
+    return m ? Number(m[1]) * 1024 : 4096;
+  } catch {
+    return 4096;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Whether this process could write a /proc/sys file (root, and /proc/sys mounted read-write). */
+export function canWrite(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Reads /proc/net/sockstat now (the measurement and the tests read it before and after). */
+export function readSockstat(root = ''): Reading<Sockstat> {
+  return reading(`${root}/proc/net/sockstat`, parseSockstat);
+}
+
+/** Reads MemTotal, MemAvailable and Slab from /proc/meminfo. */
+export function readMemory(root = ''): Reading<MemoryInfo> {
+  return reading(`${root}/proc/meminfo`, (t) => {
+    const m = parseMeminfo(t);
+    if (m.MemTotal === undefined || m.MemAvailable === undefined || m.Slab === undefined) {
+      return undefined;
+    }
+    return { totalBytes: m.MemTotal, availableBytes: m.MemAvailable, slabBytes: m.Slab };
+  });
+}
+
+function readCgroupMemory(root: string): Reading<CgroupMemory> {
+  const v2 = `${root}/sys/fs/cgroup/memory.max`;
+  const t2 = readText(v2);
+  if ('text' in t2) {
+    const usage = readText(`${root}/sys/fs/cgroup/memory.current`);
+    const limit = t2.text.trim();
+    return {
+      value: {
+        limitBytes: limit === 'max' ? 'unlimited' : Number(limit),
+        usageBytes: 'text' in usage ? (integer(usage.text) ?? 0) : 0,
+      },
+      source: v2,
+    };
+  }
+  const v1 = `${root}/sys/fs/cgroup/memory/memory.limit_in_bytes`;
+  return reading(v1, (t) => {
+    const limit = integer(t);
+    if (limit === undefined) return undefined;
+    const usage = readText(`${root}/sys/fs/cgroup/memory/memory.usage_in_bytes`);
+    return {
+      // cgroup v1 reports "no limit" as a page-aligned 2^63 - 1
+      limitBytes: limit >= 2 ** 62 ? 'unlimited' : limit,
+      usageBytes: 'text' in usage ? (integer(usage.text) ?? 0) : 0,
+    };
+  });
+}
+
+/** Reads every limit `fourtuple limits` reports. Never throws: unreadable figures are unknown. */
+export function readLimits(options: ReadOptions = {}): LimitsReading {
+  const root = options.root ?? '';
+  const sys = (name: string): string => `${root}/proc/sys/${name}`;
+  const limitsPath = `${root}/proc/self/limits`;
+  const rlimit = (label: string): Reading<Rlimit> =>
+    reading(limitsPath, (t) => parseProcLimits(t)[label]);
+  const portRange = reading(sys('net/ipv4/ip_local_port_range'), (t) =>
+    parsePortRange(t, sys('net/ipv4/ip_local_port_range')),
+  );
+  const range = known(portRange);
+  const triple = (name: string): Reading<Triple> =>
+    reading(sys(name), (t) => {
+      const v = parseIntegers(t, 3);
+      return v ? { min: v[0]!, default: v[1]!, max: v[2]! } : undefined;
+    });
+  const page = pageSize(root);
+
+  const conntrackMax = reading(sys('net/netfilter/nf_conntrack_max'), integer);
+  const conntrackCount = reading(sys('net/netfilter/nf_conntrack_count'), integer);
+  const conntrack: Reading<Conntrack> =
+    'reason' in conntrackMax
+      ? {
+          value: 'unknown',
+          reason: `${conntrackMax.reason} (conntrack not loaded: connections are not tracked)`,
+          source: conntrackMax.source,
+        }
+      : {
+          value: { max: conntrackMax.value, count: known(conntrackCount) ?? 0 },
+          source: conntrackMax.source,
+        };
+
+  const uidMap = readText(`${root}/proc/self/uid_map`);
+  const initialUserNamespace =
+    'text' in uidMap && /^\s*0\s+0\s+4294967295\s*$/.test(uidMap.text.trim());
+
+  return {
+    pid: process.pid,
+    nofile: rlimit('Max open files'),
+    nproc: rlimit('Max processes'),
+    capabilities: reading(`${root}/proc/self/status`, (t) => {
+      const mask = parseCapEff(t);
+      if (mask === undefined) return undefined;
+      return {
+        sysResource: hasCapability(mask, CAP_SYS_RESOURCE),
+        sysAdmin: hasCapability(mask, CAP_SYS_ADMIN),
+        initialUserNamespace,
+        effective: mask.toString(16).padStart(16, '0'),
+      };
+    }),
+    nrOpen: reading(sys('fs/nr_open'), integer),
+    fileMax: reading(sys('fs/file-max'), (t) => (/^\d+$/.test(t.trim()) ? BigInt(t.trim()) : undefined)),
+    fileNr: reading(sys('fs/file-nr'), parseFileNr),
+    portRange,
+    reservedPorts: reading(sys('net/ipv4/ip_local_reserved_ports'), (t) =>
+      range ? parseReservedPorts(t, range) : undefined,
+    ),
+    somaxconn: reading(sys('net/core/somaxconn'), integer),
+    tcpMaxSynBacklog: reading(sys('net/ipv4/tcp_max_syn_backlog'), integer),
+    tcpMem: reading(sys('net/ipv4/tcp_mem'), (t) => {
+      const v = parseIntegers(t, 3);
+      return v ? { low: v[0]!, pressure: v[1]!, high: v[2]!, pageSize: page } : undefined;
+    }),
+    tcpRmem: triple('net/ipv4/tcp_rmem'),
+    tcpWmem: triple('net/ipv4/tcp_wmem'),
+    tcpTwReuse: reading(sys('net/ipv4/tcp_tw_reuse'), integer),
+    tcpFinTimeout: reading(sys('net/ipv4/tcp_fin_timeout'), integer),
+    conntrack,
+    memory: readMemory(root),
+    cgroupMemory: readCgroupMemory(root),
+    cores: availableParallelism(),
+    sockstat: readSockstat(root),
+  };
+}
