@@ -7,8 +7,10 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { FourtupleError, UsageError } from '../errors.js';
 import type { Command, Io, OptionSpec, ParsedValues } from './_command.js';
+import { cleanupCommand } from './cleanup.js';
 import { connectCommand } from './connect.js';
 import { errnoCommand } from './errno.js';
+import { hostsCommand } from './hosts.js';
 import { listenCommand } from './listen.js';
 import { theoryCommand } from './theory.js';
 import { tourCommand } from './tour.js';
@@ -20,6 +22,8 @@ export const COMMANDS: readonly Command[] = [
   listenCommand,
   connectCommand,
   errnoCommand,
+  hostsCommand,
+  cleanupCommand,
 ];
 
 const COMMON_OPTIONS: OptionSpec = {

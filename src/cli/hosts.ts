@@ -1,0 +1,185 @@
+/** `fourtuple hosts up|down|list`: a lab of network namespaces a user can work in by hand. */
+import { FourtupleError, UsageError } from '../errors.js';
+import {
+  type CleanupResult,
+  canUseNetns,
+  cleanupLabs,
+  createLab,
+  type DestroyResult,
+  destroyLab,
+  isRunId,
+  type LabInfo,
+  type LabSummary,
+  type LeftoverItem,
+  listLabs,
+  MACHINE_LIMITS,
+} from '../hosts/index.js';
+import { intFlag, stringFlag } from './_args.js';
+import type { Command, CommandContext } from './_command.js';
+import { printJson, table } from './_output.js';
+
+const SUBCOMMANDS = ['up', 'down', 'list'] as const;
+
+/** Human rendering of a created lab, with how to use it and how to remove it. */
+export function formatLab(lab: LabInfo): string {
+  const rows = lab.machines.map((m) => [m.name, m.address, m.netns ?? '-']);
+  const [a, b] = [lab.machines[0], lab.machines[1] ?? lab.machines[0]];
+  const exec = (ns: string | undefined) => `ip netns exec ${ns ?? 'NAME'}`;
+  return [
+    `lab ${lab.runId}: ${lab.machines.length} machine(s), each a network namespace, created in ${lab.createMs} ms`,
+    '',
+    table(['machine', 'address', 'namespace'], rows),
+    '',
+    `All on ${lab.subnet}, joined by the bridge ${lab.bridge?.name} in a namespace of its own;`,
+    "the root namespace's links, addresses and routes are untouched.",
+    '',
+    'Use it (as root): run any program inside a machine with `ip netns exec`, or give',
+    "fourtuple's socket commands --host-ns:",
+    `  fourtuple listen --host-ns ${b?.netns} --host ${b?.address} --port 7000`,
+    `  fourtuple connect --host-ns ${a?.netns} --to ${b?.address}:7000`,
+    `  ${exec(a?.netns)} ping -c1 ${b?.address}`,
+    'Remove it:',
+    `  fourtuple hosts down --run ${lab.runId}      (or \`fourtuple cleanup\` for every leftover)`,
+  ].join('\n');
+}
+
+/** One line per removed item, grouped: "ft-abc123-m0, ft-abc123-m1 (namespaces)". */
+export function formatRemoved(removed: readonly LeftoverItem[]): string {
+  if (removed.length === 0) return 'nothing of ours to remove';
+  const byType = (t: LeftoverItem['type']) => removed.filter((r) => r.type === t);
+  const runs = [...new Set(removed.map((r) => r.runId))];
+  const lines = [
+    `removed ${removed.length} item(s) of ${runs.length} run(s) (${runs.join(', ')}):`,
+  ];
+  const label = { netns: 'namespace', link: 'link', state: 'record' } as const;
+  for (const t of ['netns', 'link', 'state'] as const) {
+    for (const r of byType(t)) lines.push(`  ${label[t].padEnd(9)}  ${r.name}`);
+  }
+  return lines.join('\n');
+}
+
+export function formatLabs(labs: readonly LabSummary[]): string {
+  if (labs.length === 0) return 'no labs of ours on this host';
+  const rows = labs.map((l) => [
+    l.runId,
+    l.status,
+    String(l.machines.length || l.namespaces.filter((n) => !n.endsWith('-br')).length),
+    String(l.namespaces.length),
+    l.ownerPid === null ? '-' : String(l.ownerPid),
+    l.createdAt ?? '-',
+  ]);
+  return [
+    table(['run', 'status', 'machines', 'namespaces', 'owner pid', 'created'], rows, [
+      'left',
+      'left',
+      'right',
+      'right',
+      'right',
+    ]),
+    '',
+    'in-use: its process is running; kept: left by `hosts up`; leftover: its process is gone.',
+    '`fourtuple hosts down` or `fourtuple cleanup` removes every lab that is not in use.',
+  ].join('\n');
+}
+
+async function up({ values, io, signal }: CommandContext): Promise<number> {
+  const { min, max } = MACHINE_LIMITS.netns;
+  const machines = intFlag(values, 'machines', min, max);
+  const support = await canUseNetns();
+  if (!support.ok) {
+    throw new FourtupleError(
+      'FOURTUPLE_NO_NETNS',
+      `hosts up needs network namespaces: ${support.reason}`,
+    );
+  }
+  const lab = await createLab({ kind: 'netns', machines, keep: true, signal });
+  if (values.json) printJson(io, lab);
+  else io.stdout.write(`${formatLab(lab)}\n`);
+  return 0;
+}
+
+async function down({ values, io }: CommandContext): Promise<number> {
+  const run = stringFlag(values, 'run');
+  let result: DestroyResult | CleanupResult;
+  if (run !== undefined) {
+    if (!isRunId(run)) {
+      throw new UsageError(
+        `--run must be a run id, 6 characters [0-9a-z] as \`fourtuple hosts list\` shows (got "${run}")`,
+        'run',
+      );
+    }
+    result = await destroyLab(run);
+    if (result.removed.length === 0) {
+      throw new FourtupleError(
+        'FOURTUPLE_NO_LAB',
+        `no lab with run id ${run} (see \`fourtuple hosts list\`)`,
+      );
+    }
+  } else {
+    result = await cleanupLabs();
+  }
+  if (values.json) printJson(io, result);
+  else {
+    io.stdout.write(`${formatRemoved(result.removed)}\n`);
+    if ('inUse' in result && result.inUse.length > 0) {
+      io.stdout.write(
+        `left alone (in use by a running process): ${result.inUse.map((l) => l.runId).join(', ')}\n`,
+      );
+    }
+  }
+  return 0;
+}
+
+async function list({ values, io }: CommandContext): Promise<number> {
+  const labs = await listLabs();
+  if (values.json) printJson(io, labs);
+  else io.stdout.write(`${formatLabs(labs)}\n`);
+  return 0;
+}
+
+export const hostsCommand: Command = {
+  name: 'hosts',
+  summary: 'a lab of machines (network namespaces) to run fourtuple in: up, down, list',
+  help: `Usage: fourtuple hosts up --machines N [--json]
+       fourtuple hosts down [--run ID] [--json]
+       fourtuple hosts list [--json]
+
+up    creates N machines, each a network namespace ft-<run>-m<k> with its own network stack,
+      lo up and one address 198.18.0.(k+1)/16, joined by a bridge in a namespace of its own
+      (ft-<run>-br), so the root namespace is untouched. Leaves the lab running and prints
+      how to use it: ip netns exec ft-<run>-m0 fourtuple listen ... Needs root.
+      Interrupted (Ctrl-C) while creating, it removes what it created.
+down  removes the lab --run ID, or without --run every lab not in use by a running process.
+list  lists every lab of ours on this host, with its status.
+
+Options:
+  --machines N  with up: machines, 1 to ${MACHINE_LIMITS.netns.max}
+  --run ID      with down: the run id (6 characters, as up and list print it)
+
+Example:
+  sudo fourtuple hosts up --machines 3
+  sudo ip netns exec ft-<run>-m1 fourtuple listen --host 198.18.0.2 --port 7000`,
+  options: {
+    machines: { type: 'string', short: 'n' },
+    run: { type: 'string' },
+  },
+  positionals: true,
+  async run(ctx) {
+    const [sub, ...extra] = ctx.positionals;
+    if (sub === undefined || !(SUBCOMMANDS as readonly string[]).includes(sub)) {
+      const got = sub === undefined ? '' : ` (got "${sub}")`;
+      throw new UsageError(`hosts needs a subcommand: up, down or list${got}`);
+    }
+    if (extra.length > 0)
+      throw new UsageError(`unexpected argument "${extra[0]}" after hosts ${sub}`);
+    if (sub !== 'up' && ctx.values.machines !== undefined) {
+      throw new UsageError('--machines goes with `hosts up` only', 'machines');
+    }
+    if (sub !== 'down' && ctx.values.run !== undefined) {
+      throw new UsageError('--run goes with `hosts down` only', 'run');
+    }
+    if (sub === 'up') return up(ctx);
+    if (sub === 'down') return down(ctx);
+    return list(ctx);
+  },
+};

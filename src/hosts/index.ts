@@ -1,0 +1,6 @@
+/** Machines for fourtuple's experiments: loopback addresses or network namespaces. */
+export * from './exec.js';
+export { IpCommandError } from './ip.js';
+export * from './lab.js';
+export * from './names.js';
+export * from './support.js';
