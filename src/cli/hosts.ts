@@ -92,7 +92,15 @@ async function up({ values, io, signal }: CommandContext): Promise<number> {
       `hosts up needs network namespaces: ${support.reason}`,
     );
   }
-  const lab = await createLab({ kind: 'netns', machines, keep: true, signal });
+  // FOURTUPLE_HOSTS_STEP_DELAY_MS (tests only) pauses between steps so a signal lands midway.
+  const delay = Number(io.env.FOURTUPLE_HOSTS_STEP_DELAY_MS ?? 0);
+  const lab = await createLab({
+    kind: 'netns',
+    machines,
+    keep: true,
+    signal,
+    ...(delay > 0 ? { stepDelayMs: delay } : {}),
+  });
   if (values.json) printJson(io, lab);
   else io.stdout.write(`${formatLab(lab)}\n`);
   return 0;

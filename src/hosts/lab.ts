@@ -24,6 +24,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { FourtupleError } from '../errors.js';
 import { runIp, runIpBatch, runIpBatchSync } from './ip.js';
 import {
@@ -112,6 +113,8 @@ export interface CreateLabOptions {
   keep?: boolean;
   /** called after each creation step (the CLI draws progress; tests abort midway) */
   onProgress?: (p: LabProgress) => void;
+  /** testing aid: pause this long after each step, so an interruption lands midway */
+  stepDelayMs?: number;
 }
 
 interface StateFile {
@@ -121,6 +124,8 @@ interface StateFile {
   /** the owner's start time (/proc/PID/stat field 22), so a reused pid is not mistaken for it */
   pidStart: string | null;
   keep: boolean;
+  /** false until every step has succeeded */
+  complete: boolean;
   createdAt: string;
   machines: Machine[];
 }
@@ -207,34 +212,40 @@ async function netnsLab(n: number, options: CreateLabOptions): Promise<Lab> {
   const keep = options.keep ?? false;
   const createdAt = new Date().toISOString();
   const signal = options.signal;
-  const progress = (step: LabProgressStep): void => {
+  const progress = async (step: LabProgressStep): Promise<void> => {
     options.onProgress?.({ runId, step, machines: n });
     signal?.throwIfAborted();
+    if (options.stepDelayMs && step !== 'ready') {
+      await sleep(options.stepDelayMs, undefined, signal ? { signal } : {});
+    }
   };
 
   // The owner is on record before anything exists: a concurrent `cleanup` then sees a live
   // owner and leaves this run alone, and a crash at any point leaves a findable record.
-  writeState({
+  const state: StateFile = {
     runId,
     kind: 'netns',
     pid: process.pid,
     pidStart: processStart(process.pid),
     keep,
+    complete: false,
     createdAt,
     machines,
-  });
+  };
+  writeState(state);
   if (!keep) trackForExit(runId);
   try {
     const batches = netnsLabBatches(runId, machines);
     await runIpBatch(batches.root);
-    progress('namespaces');
+    await progress('namespaces');
     await runIpBatch(batches.bridge, { netns: bridgeName(runId) });
-    progress('bridge');
+    await progress('bridge');
     await eachLimited(machines, PARALLEL, (m, k) =>
       runIpBatch(batches.machines[k]!, { netns: m.netns! }),
     );
-    progress('addresses');
-    progress('ready');
+    await progress('addresses');
+    writeState({ ...state, complete: true });
+    await progress('ready');
   } catch (err) {
     try {
       await destroyLab(runId);
@@ -461,7 +472,7 @@ async function removeRuns(runIds: ReadonlySet<string>): Promise<LeftoverItem[]> 
 // Listing and cleanup.
 
 /**
- * in-use: its creating process is alive. kept: left on purpose by `fourtuple hosts up`.
+ * in-use: its creating process is alive. kept: complete, left on purpose by `fourtuple hosts up`.
  * leftover: its process is gone (a crash, a SIGKILL) or it has no record at all.
  */
 export type LabStatus = 'in-use' | 'kept' | 'leftover';
@@ -493,7 +504,7 @@ export async function listLabs(): Promise<LabSummary[]> {
     const alive = ownerAlive(s);
     return {
       runId,
-      status: alive ? 'in-use' : s?.keep ? 'kept' : 'leftover',
+      status: alive ? 'in-use' : s?.keep && s.complete ? 'kept' : 'leftover',
       machines: s?.machines ?? [],
       namespaces: namespaces
         .filter((p) => p.runId === runId)
