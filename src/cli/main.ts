@@ -11,6 +11,7 @@ import { cleanupCommand } from './cleanup.js';
 import { connectCommand } from './connect.js';
 import { errnoCommand } from './errno.js';
 import { hostsCommand } from './hosts.js';
+import { limitsCommand } from './limits.js';
 import { listenCommand } from './listen.js';
 import { theoryCommand } from './theory.js';
 import { tourCommand } from './tour.js';
@@ -19,6 +20,7 @@ import { tourCommand } from './tour.js';
 export const COMMANDS: readonly Command[] = [
   tourCommand,
   theoryCommand,
+  limitsCommand,
   listenCommand,
   connectCommand,
   errnoCommand,

@@ -204,9 +204,10 @@ export interface TcpSocketLine {
 export function parseProcNetTcp(text: string): TcpSocketLine[] {
   const out: TcpSocketLine[] = [];
   for (const line of text.split('\n')) {
-    const m = /^\s*\d+:\s+[0-9A-Fa-f]+:([0-9A-Fa-f]{4})\s+[0-9A-Fa-f]+:([0-9A-Fa-f]{4})\s+([0-9A-Fa-f]{2})/.exec(
-      line,
-    );
+    const m =
+      /^\s*\d+:\s+[0-9A-Fa-f]+:([0-9A-Fa-f]{4})\s+[0-9A-Fa-f]+:([0-9A-Fa-f]{4})\s+([0-9A-Fa-f]{2})/.exec(
+        line,
+      );
     if (m) {
       out.push({
         localPort: Number.parseInt(m[1]!, 16),

@@ -3,7 +3,7 @@
  * sockets in use now. Every figure says where it came from; a figure that cannot be read is
  * "unknown" with the reason, never a guess.
  */
-import { closeSync, constants, accessSync, openSync, readFileSync, readSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readFileSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import {
   CAP_SYS_ADMIN,
@@ -109,6 +109,8 @@ export interface LimitsReading {
   cgroupMemory: Reading<CgroupMemory>;
   cores: number;
   sockstat: Reading<Sockstat>;
+  /** whether this process could change sysctls (root, /proc/sys mounted read-write) */
+  sysctlWritable: boolean;
 }
 
 export interface ReadOptions {
@@ -273,11 +275,13 @@ export function readLimits(options: ReadOptions = {}): LimitsReading {
       };
     }),
     nrOpen: reading(sys('fs/nr_open'), integer),
-    fileMax: reading(sys('fs/file-max'), (t) => (/^\d+$/.test(t.trim()) ? BigInt(t.trim()) : undefined)),
+    fileMax: reading(sys('fs/file-max'), (t) =>
+      /^\d+$/.test(t.trim()) ? BigInt(t.trim()) : undefined,
+    ),
     fileNr: reading(sys('fs/file-nr'), parseFileNr),
     portRange,
     reservedPorts: reading(sys('net/ipv4/ip_local_reserved_ports'), (t) =>
-      range ? parseReservedPorts(t, range) : undefined,
+      parseReservedPorts(t, range ?? { low: 0, high: 65535 }),
     ),
     somaxconn: reading(sys('net/core/somaxconn'), integer),
     tcpMaxSynBacklog: reading(sys('net/ipv4/tcp_max_syn_backlog'), integer),
@@ -294,5 +298,6 @@ export function readLimits(options: ReadOptions = {}): LimitsReading {
     cgroupMemory: readCgroupMemory(root),
     cores: availableParallelism(),
     sockstat: readSockstat(root),
+    sysctlWritable: canWrite(sys('net/core/somaxconn')),
   };
 }

@@ -1,0 +1,182 @@
+/** `fourtuple limits`: what will stop this machine first, and by how much. */
+import { isIP } from 'node:net';
+import { UsageError } from '../errors.js';
+import {
+  DEFAULT_MEASURE_CONNECTIONS,
+  DEFAULT_PRESET,
+  type Limit,
+  type LimitsOptions,
+  type LimitsResult,
+  limits,
+  MAX_MEASURE_CONNECTIONS,
+  PRESETS,
+  type Preset,
+  showBytes,
+} from '../limits/index.js';
+import {
+  choiceFlag,
+  conflicts,
+  intFlag,
+  parseBigIntFlag,
+  parseHostPort,
+  stringFlag,
+} from './_args.js';
+import type { Command, ParsedValues } from './_command.js';
+import { groupDigits, printJson, table, wrap } from './_output.js';
+
+const FROM_IPS = { min: 1n, max: 2n ** 32n };
+const TO_COUNT = { min: 1n, max: 2n ** 48n };
+const MIN_MEASURE = 100;
+
+function isLoopback(host: string): boolean {
+  return isIP(host) === 4 ? host.startsWith('127.') : host === '::1';
+}
+
+/** --to: a count of destination endpoints, or a comma list of IP:PORT. */
+function parseTo(text: string): { destinations: bigint; bothEndsLocal: boolean } {
+  if (/^[\d_]+$/.test(text.trim())) {
+    return { destinations: parseBigIntFlag('to', text, TO_COUNT), bothEndsLocal: true };
+  }
+  const items = text.split(',').map((s) => s.trim());
+  if (items.some((s) => s === '')) {
+    throw new UsageError(
+      `--to must be a count from 1 to 2^48 or a comma list of IP:PORT (got "${text}")`,
+      'to',
+    );
+  }
+  const endpoints = items.map((s) => parseHostPort('to', s));
+  const distinct = new Set(endpoints.map((e) => `${e.host}|${e.port}`));
+  return {
+    destinations: BigInt(distinct.size),
+    bothEndsLocal: endpoints.every((e) => isLoopback(e.host)),
+  };
+}
+
+/** Turns the flags into the library's options; every bad value is a one-line UsageError. */
+export function limitsOptions(values: ParsedValues): LimitsOptions {
+  conflicts(values, 'preset', 'from-ips');
+  conflicts(values, 'preset', 'to');
+  const measure = values.measure !== false;
+  if (!measure) conflicts(values, 'measure', 'connections');
+  const preset = choiceFlag<Preset>(values, 'preset', PRESETS, DEFAULT_PRESET);
+  const options: LimitsOptions = { measure };
+  if (values['from-ips'] !== undefined || values.to !== undefined) {
+    const fromText = stringFlag(values, 'from-ips');
+    options.fromIps = fromText === undefined ? 1n : parseBigIntFlag('from-ips', fromText, FROM_IPS);
+    const toText = stringFlag(values, 'to');
+    const to = toText === undefined ? { destinations: 1n, bothEndsLocal: true } : parseTo(toText);
+    options.destinations = to.destinations;
+    options.bothEndsLocal = to.bothEndsLocal;
+  } else options.preset = preset;
+  if (measure) {
+    options.connections = intFlag(
+      values,
+      'connections',
+      MIN_MEASURE,
+      MAX_MEASURE_CONNECTIONS,
+      DEFAULT_MEASURE_CONNECTIONS,
+    );
+  }
+  return options;
+}
+
+function ceilingCell(l: Limit): string {
+  if (l.ceiling === null || !l.applies) return '-';
+  if (l.kind === 'burst') return `${groupDigits(l.ceiling)} at once`;
+  return groupDigits(l.ceiling);
+}
+
+/** The human rendering of a limits result. */
+export function formatLimits(r: LimitsResult): string {
+  const rows = r.limits.map((l) => [
+    l.name,
+    l.value,
+    ceilingCell(l),
+    l.scope,
+    `${l.raise}${l.raisable || l.raise.startsWith('none') ? '' : ' *'}`,
+  ]);
+  const lines = [
+    `Shape: ${r.shape.description}${r.shape.name === 'custom' ? '' : ` (--preset ${r.shape.name})`}`,
+    '',
+    table(['limit', 'value', 'ceiling', 'scope', 'raise with (never run)'], rows, [
+      'left',
+      'left',
+      'right',
+    ]),
+    '',
+    '* this process cannot run it now (needs privileges, or /proc/sys is read-only)',
+    '',
+    'How each ceiling follows:',
+    ...r.limits.map((l) =>
+      wrap(`${l.name}: ${l.note}${l.applies ? '' : ' [does not bind]'}`, 88, '  ').replace(
+        /^ {2}/,
+        '  ',
+      ),
+    ),
+    '',
+  ];
+  const m = r.measured;
+  if (m) {
+    lines.push(
+      wrap(
+        `Measured: ${groupDigits(m.connections)} established loopback connections in ${m.durationMs} ms ` +
+          `cost ${showBytes(m.kernelBytesPerConnection)} of kernel memory each (Slab, both ends) ` +
+          `and ${showBytes(m.userBytesPerConnection)} in the ${m.holder} holder (RSS); MemAvailable ` +
+          `fell ${showBytes(Math.max(0, m.memAvailableBytesPerConnection))} per connection. All closed ` +
+          `with RST: TCP inuse ${m.before.sockstat.tcpInuse} -> ${m.during.sockstat.tcpInuse} -> ` +
+          `${m.after.sockstat.tcpInuse}, ${m.leftBehind} left behind.`,
+      ),
+      '',
+    );
+  } else {
+    lines.push('Not measured (--no-measure): memory uses reference figures.', '');
+  }
+  lines.push(wrap(r.answer));
+  return lines.join('\n');
+}
+
+export const limitsCommand: Command = {
+  name: 'limits',
+  summary: "this machine's limits, measured cost per connection, and which wall comes first",
+  help: `Usage: fourtuple limits [--preset NAME | --from-ips K --to ENDPOINTS] [--no-measure]
+                       [--connections N] [--json]
+
+Reads what bounds the number of TCP connections here (descriptors per process and system-wide,
+ephemeral ports, memory, conntrack, accept backlog, TIME_WAIT), measures what one established
+loopback connection costs, and predicts the ceiling each limit implies for a shape of traffic,
+binding one first, with the command that would raise it. No command is ever run.
+
+Options:
+  --preset NAME      one-client-one-server, many-ips (default: 254 loopback source IPs to one
+                     listener, the machine as a whole) or server-side (clients elsewhere)
+  --from-ips K       source IP addresses, 1 to 2^32 (default 1)
+  --to ENDPOINTS     destination ip:port endpoints: a count from 1 to 2^48, or a comma list of
+                     IP:PORT (both ends count as on this machine when all are loopback)
+  --no-measure       skip the measurement; memory uses reference figures
+  --connections N    connections the measurement opens on 127.0.0.1, ${MIN_MEASURE} to ${MAX_MEASURE_CONNECTIONS} (default ${DEFAULT_MEASURE_CONNECTIONS})
+
+Examples:
+  fourtuple limits                                   # the machine as a whole
+  fourtuple limits --preset one-client-one-server    # one client IP, one listener
+  fourtuple limits --from-ips 4 --to 127.0.0.1:8080,127.0.0.1:8081 --no-measure`,
+  options: {
+    preset: { type: 'string' },
+    'from-ips': { type: 'string' },
+    to: { type: 'string' },
+    measure: { type: 'boolean' },
+    connections: { type: 'string' },
+  },
+  async run({ values, io, signal }) {
+    const options = limitsOptions(values);
+    let r: LimitsResult;
+    try {
+      r = await limits({ ...options, signal });
+    } catch (err) {
+      if (err instanceof RangeError) throw new UsageError(`--${err.message}`, 'connections');
+      throw err;
+    }
+    if (values.json) printJson(io, r);
+    else io.stdout.write(`${formatLimits(r)}\n`);
+    return 0;
+  },
+};
