@@ -434,7 +434,10 @@ async function removeRuns(runIds: ReadonlySet<string>): Promise<LeftoverItem[]> 
   const links = mine(await ourRootLinks());
   // The bridges' namespaces first: removing them takes every veth (both ends) with them.
   const namespaces = mine(await ourNamespaces()).sort(
-    (a, b) => Number(b.role === 'bridge') - Number(a.role === 'bridge') || byNumber(a.name, b.name),
+    (a, b) =>
+      a.runId.localeCompare(b.runId) ||
+      Number(b.role === 'bridge') - Number(a.role === 'bridge') ||
+      byNumber(a.name, b.name),
   );
   const lines = [
     ...links.map((l) => `link del ${l.name}`),
