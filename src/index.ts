@@ -1,6 +1,35 @@
 /** fourtuple's library: every capability the CLI offers, as functions that return data. */
 export * from './errors.js';
-export * from './hosts/index.js';
+export {
+  type CleanupOptions,
+  type CleanupResult,
+  type CreateLabOptions,
+  canUseNetns,
+  cleanupLabs,
+  commandIn,
+  createLab,
+  type DestroyResult,
+  destroyLab,
+  type ExecInOptions,
+  type ExecInResult,
+  execIn,
+  type HostsKind,
+  inLabNetwork,
+  isRunId,
+  LAB_NETWORK,
+  type Lab,
+  type LabInfo,
+  type LabProgress,
+  type LabProgressStep,
+  type LabStatus,
+  type LabSummary,
+  type LeftoverItem,
+  listLabs,
+  MACHINE_LIMITS,
+  type Machine,
+  type NetnsSupport,
+  spawnIn,
+} from './hosts/index.js';
 export {
   type ConnectionCost,
   customShape,

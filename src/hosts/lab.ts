@@ -19,7 +19,7 @@
  *
  * Teardown: creation is all-or-nothing (a failure or an abort removes everything of the run
  * before the error propagates); a lab not created with `keep` is also removed when the process
- * exits; and every run records its owner in STATE_DIR, so `cleanupLabs` can tell a lab in use
+ * exits; and every run records its owner in LAB_STATE_DIR, so `cleanupLabs` can tell a lab in use
  * by a live process from one left by a crash (or by `fourtuple hosts up`) and remove the latter.
  */
 import { mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -44,7 +44,7 @@ import {
 /** Where ip(8) keeps named network namespaces. */
 export const NETNS_DIR = '/run/netns';
 /** Where each netns run records its owner (tmpfs: cleared at boot, like /run/netns). */
-export const STATE_DIR = '/run/fourtuple/labs';
+export const LAB_STATE_DIR = '/run/fourtuple/labs';
 
 export interface Machine {
   /** 0-based */
@@ -337,7 +337,7 @@ async function ourRootLinks() {
 
 function stateFiles(): string[] {
   try {
-    return readdirSync(STATE_DIR)
+    return readdirSync(LAB_STATE_DIR)
       .filter((f) => f.endsWith('.json') && isRunId(f.slice(0, -5)))
       .map((f) => f.slice(0, -5));
   } catch {
@@ -347,20 +347,20 @@ function stateFiles(): string[] {
 
 function readState(runId: string): StateFile | undefined {
   try {
-    return JSON.parse(readFileSync(join(STATE_DIR, `${runId}.json`), 'utf8')) as StateFile;
+    return JSON.parse(readFileSync(join(LAB_STATE_DIR, `${runId}.json`), 'utf8')) as StateFile;
   } catch {
     return undefined;
   }
 }
 
 function writeState(s: StateFile): void {
-  mkdirSync(STATE_DIR, { recursive: true });
-  writeFileSync(join(STATE_DIR, `${s.runId}.json`), `${JSON.stringify(s)}\n`);
+  mkdirSync(LAB_STATE_DIR, { recursive: true });
+  writeFileSync(join(LAB_STATE_DIR, `${s.runId}.json`), `${JSON.stringify(s)}\n`);
 }
 
 function removeState(runId: string): boolean {
   try {
-    unlinkSync(join(STATE_DIR, `${runId}.json`));
+    unlinkSync(join(LAB_STATE_DIR, `${runId}.json`));
     return true;
   } catch {
     return false;
@@ -466,7 +466,7 @@ async function removeRuns(runIds: ReadonlySet<string>): Promise<LeftoverItem[]> 
   ];
   for (const id of [...runIds].sort()) {
     if (removeState(id))
-      removed.push({ type: 'state', name: join(STATE_DIR, `${id}.json`), runId: id });
+      removed.push({ type: 'state', name: join(LAB_STATE_DIR, `${id}.json`), runId: id });
   }
   return removed;
 }

@@ -11,11 +11,11 @@ import {
   createLab,
   destroyLab,
   execIn,
+  LAB_STATE_DIR,
   type Lab,
   type LabProgressStep,
   listLabs,
   parseNetnsList,
-  STATE_DIR,
   spawnIn,
 } from '../../src/hosts/index.js';
 import { BIN, cliProcess } from '../helpers/cli.js';
@@ -50,7 +50,9 @@ function leftovers(runId: string): string[] {
   const links = run('ip', ['-o', 'link', 'show'])
     .split('\n')
     .filter((l) => l.includes(prefix));
-  const state = existsSync(`${STATE_DIR}/${runId}.json`) ? [`${STATE_DIR}/${runId}.json`] : [];
+  const state = existsSync(`${LAB_STATE_DIR}/${runId}.json`)
+    ? [`${LAB_STATE_DIR}/${runId}.json`]
+    : [];
   return [...ns, ...links, ...state];
 }
 
