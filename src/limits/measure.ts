@@ -62,6 +62,8 @@ export interface ConnectionCost {
   before: MemorySample;
   during: MemorySample;
   after: MemorySample;
+  /** the listener's port on 127.0.0.1 (chosen by the kernel: port 0) */
+  port: number;
   /** sockets on the measurement's listener port still in /proc/net/tcp after closing (0) */
   leftBehind: number;
   durationMs: number;
@@ -260,7 +262,9 @@ export async function measureConnectionCost(options: MeasureOptions = {}): Promi
   abortPromise.catch(() => {});
   let port = 0;
   try {
-    const work = async (): Promise<Omit<ConnectionCost, 'after' | 'leftBehind' | 'durationMs'>> => {
+    const work = async (): Promise<
+      Omit<ConnectionCost, 'after' | 'port' | 'leftBehind' | 'durationMs'>
+    > => {
       await holder.listen();
       port = holder.port;
       // Warm up: the first sockets grow slab caches and the JIT; they are not what is measured.
@@ -304,7 +308,7 @@ export async function measureConnectionCost(options: MeasureOptions = {}): Promi
       await sleep(50);
       leftBehind = socketsOnPort(port);
     }
-    return { ...result, after: sample(), leftBehind, durationMs: Date.now() - started };
+    return { ...result, after: sample(), port, leftBehind, durationMs: Date.now() - started };
   } finally {
     if (aborted) signal?.removeEventListener('abort', aborted);
     clearTimeout(timer);

@@ -297,7 +297,8 @@ export function predictLimits(shape: Shape, options: PredictOptions): LimitsResu
   limits.push({
     name: rangeName,
     value: range
-      ? `${range.low} ${range.high} (${fmt(range.size)} ports, ${reserved?.inRange ?? 0} reserved)`
+      ? `${range.low} ${range.high}` +
+        (reserved && reserved.inRange > 0 ? ` less ${reserved.inRange} reserved` : '')
       : unknownValue(r.portRange as { reason: string }),
     ceiling:
       usable === undefined || shape.fromIps === null
@@ -313,7 +314,7 @@ export function predictLimits(shape: Shape, options: PredictOptions): LimitsResu
     note:
       shape.fromIps === null
         ? 'applies on each client, not on this server: every client IP has its own ports'
-        : `${usable === undefined ? '?' : fmt(usable)} ephemeral ports per (source IP, destination ip:port) x ` +
+        : `${usable === undefined ? '?' : fmt(usable)} ephemeral ports (${reserved?.inRange ?? 0} reserved) per (source IP, destination ip:port) x ` +
           `${shape.fromIps} source IP(s) x ${shape.destinations} destination(s); a socket that ` +
           'binds its source IP keeps this only with IP_BIND_ADDRESS_NO_PORT; more source IPs ' +
           '(127.0.0.k) also raise it',
@@ -347,7 +348,7 @@ export function predictLimits(shape: Shape, options: PredictOptions): LimitsResu
     scope: 'system',
     kind: 'concurrent',
     applies: available !== undefined,
-    raise: 'none: add memory or stop other programs (no setting creates memory)',
+    raise: 'none: add RAM or stop other programs',
     raisable: false,
     note:
       `${showBytes(bytesPerConnection)} per connection: ${showBytes(per.kernelBytes)} kernel ` +
@@ -411,7 +412,7 @@ export function predictLimits(shape: Shape, options: PredictOptions): LimitsResu
   limits.push({
     name: 'net.ipv4.tcp_mem',
     value: tcpMem
-      ? `${tcpMem.low} ${tcpMem.pressure} ${tcpMem.high} (pages; max ${showBytes(tcpMem.high * tcpMem.pageSize)})`
+      ? `${tcpMem.low} ${tcpMem.pressure} ${tcpMem.high} pages`
       : unknownValue(r.tcpMem as { reason: string }),
     ceiling:
       tcpMem && pages !== undefined && pages > 0 ? BigInt(Math.floor(tcpMem.high / pages)) : null,
@@ -423,7 +424,7 @@ export function predictLimits(shape: Shape, options: PredictOptions): LimitsResu
       : 'sysctl -w net.ipv4.tcp_mem="LOW PRESSURE HIGH"',
     raisable: sysctlWritable(r.tcpMem.source),
     note:
-      `socket buffers of all TCP sockets; idle connections hold ${pages ?? 'about 0'} pages each` +
+      `socket buffers of all TCP sockets, at most ${tcpMem ? showBytes(tcpMem.high * tcpMem.pageSize) : '?'}; idle connections hold ${pages ?? 'about 0'} pages each` +
       (busy !== undefined
         ? `, but connections that fill their default buffers (tcp_rmem ${rmem?.default} + tcp_wmem ${wmem?.default} bytes) stop at about ${fmt(busy)}`
         : ''),
@@ -520,8 +521,8 @@ function isCandidate(l: Limit): boolean {
 }
 
 /**
- * Candidates by ceiling (ties: one that cannot be raised first, then the narrower scope), then
- * every other limit in its original order.
+ * Candidates by ceiling (ties: one that cannot be raised first, then the narrower scope, then a
+ * hard limit before its soft one, then by name), then every other limit in its original order.
  */
 export function sortLimits(limits: Limit[]): Limit[] {
   const scopeRank: Record<Scope, number> = { process: 0, 'per-destination': 1, system: 2 };
@@ -529,7 +530,10 @@ export function sortLimits(limits: Limit[]): Limit[] {
     const d = a.ceiling! - b.ceiling!;
     if (d !== 0n) return d < 0n ? -1 : 1;
     if (a.raisable !== b.raisable) return a.raisable ? 1 : -1;
-    return scopeRank[a.scope] - scopeRank[b.scope];
+    if (a.scope !== b.scope) return scopeRank[a.scope] - scopeRank[b.scope];
+    // a hard limit is the wall when its soft limit sits at the same value
+    const hard = (l: Limit): number => (l.name.endsWith('.hard') ? 0 : 1);
+    return hard(a) - hard(b) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   });
   return [...candidates, ...limits.filter((l) => !isCandidate(l))];
 }
@@ -539,7 +543,7 @@ function wall(l: Limit, per: PerConnection): string {
     return `memory: ${l.value} at ${showBytes(per.totalBytes)} per connection (${showBytes(per.kernelBytes)} of it kernel, ${per.measured ? 'measured' : 'not measured'})`;
   }
   if (l.name === 'net.ipv4.ip_local_port_range') {
-    return `${l.name}: ${l.note.split(' ')[0]} ephemeral ports per (source IP, destination ip:port)`;
+    return `${l.name}, ${l.note.split(';')[0]}`;
   }
   if (l.name === 'net.netfilter.nf_conntrack_max') {
     return `${l.name}: ${fmt(l.ceiling ?? 0n)} conntrack entries free`;

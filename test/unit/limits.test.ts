@@ -1,0 +1,443 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  type ConnectionCost,
+  customShape,
+  hasCapability,
+  type Limit,
+  type LimitsReading,
+  parseCapEff,
+  parseFileNr,
+  parseIntegers,
+  parseMeminfo,
+  parseProcLimits,
+  parseProcNetTcp,
+  parseReservedPorts,
+  parseSockstat,
+  predictLimits,
+  presetShape,
+  readLimits,
+  sortLimits,
+} from '../../src/limits/index.js';
+import { cli } from '../helpers/cli.js';
+
+const LIMITS_TEXT = `Limit                     Soft Limit           Hard Limit           Units     
+Max cpu time              unlimited            unlimited            seconds   
+Max stack size            8388608              unlimited            bytes     
+Max processes             96365                96365                processes 
+Max open files            1024                 20000                files     
+Max locked memory         8388608              8388608              bytes     
+Max nice priority         0                    0                    
+`;
+
+const MEMINFO = `MemTotal:       24684084 kB
+MemFree:        20000000 kB
+MemAvailable:   24359920 kB
+Slab:              82176 kB
+HugePages_Total:       0
+`;
+
+const SOCKSTAT = `sockets: used 4020
+TCP: inuse 4002 orphan 1 tw 7 alloc 4003 mem 188
+UDP: inuse 0 mem 0
+`;
+
+const PROC_NET_TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1060 1 0000000085474712 100 0 0 10 0
+   1: 0100007F:8000 0100007F:1F90 01 00000000:00000000 00:00000000 00000000     0        0 1061 1 0000000085474712 100 0 0 10 0
+   2: 0100007F:1F90 0100007F:8000 06 00000000:00000000 00:00000000 00000000     0        0 0 1 0000000085474712 100 0 0 10 0
+`;
+
+describe('procfs parsers', () => {
+  it('parses /proc/self/limits, numbers and unlimited', () => {
+    const l = parseProcLimits(LIMITS_TEXT);
+    expect(l['Max open files']).toEqual({ soft: 1024, hard: 20000 });
+    expect(l['Max processes']).toEqual({ soft: 96365, hard: 96365 });
+    expect(l['Max stack size']).toEqual({ soft: 8388608, hard: 'unlimited' });
+    expect(l['Max cpu time']).toEqual({ soft: 'unlimited', hard: 'unlimited' });
+    expect(l['Max nice priority']).toEqual({ soft: 0, hard: 0 });
+  });
+
+  it('reads CapEff and tests bit 24 (CAP_SYS_RESOURCE) and bit 21 (CAP_SYS_ADMIN)', () => {
+    const mask = parseCapEff(
+      'Name:\tnode\nCapInh:\t0000000000000000\nCapEff:\t000001fffeffffff\n',
+    )!;
+    expect(mask).toBe(0x1fffeffffffn);
+    expect(hasCapability(mask, 24)).toBe(false);
+    expect(hasCapability(mask, 21)).toBe(true);
+    expect(hasCapability(parseCapEff('CapEff:\t0000000001000000')!, 24)).toBe(true);
+    expect(parseCapEff('CapPrm:\t0000000000000000')).toBeUndefined();
+  });
+
+  it('parses /proc/meminfo into bytes', () => {
+    const m = parseMeminfo(MEMINFO);
+    expect(m.MemAvailable).toBe(24359920 * 1024);
+    expect(m.Slab).toBe(82176 * 1024);
+    expect(m.HugePages_Total).toBe(0);
+  });
+
+  it('parses /proc/net/sockstat', () => {
+    expect(parseSockstat(SOCKSTAT)).toEqual({
+      socketsUsed: 4020,
+      tcpInuse: 4002,
+      tcpOrphan: 1,
+      tcpTimeWait: 7,
+      tcpAlloc: 4003,
+      tcpMemPages: 188,
+    });
+    expect(parseSockstat('sockets: used 3\n')).toBeUndefined();
+  });
+
+  it('counts reserved ports inside the ephemeral range only', () => {
+    const range = { low: 32768, high: 60999 };
+    expect(parseReservedPorts('', range)).toEqual({ text: '', total: 0, inRange: 0 });
+    expect(parseReservedPorts('8080,32768-32777,60999,61000-61010\n', range)).toEqual({
+      text: '8080,32768-32777,60999,61000-61010',
+      total: 1 + 10 + 1 + 11,
+      inRange: 11,
+    });
+    expect(parseReservedPorts('8080,x', range)).toBeUndefined();
+    expect(parseReservedPorts('9000-8000', range)).toBeUndefined();
+  });
+
+  it('parses file-nr beyond 2^53 and whitespace triples', () => {
+    expect(parseFileNr('415\t0\t9223372036854775807\n')).toEqual({
+      allocated: 415n,
+      free: 0n,
+      max: 9223372036854775807n,
+    });
+    expect(parseIntegers('4096\t131072\t6291456\n', 3)).toEqual([4096, 131072, 6291456]);
+    expect(parseIntegers('4096 131072', 3)).toBeUndefined();
+  });
+
+  it('parses /proc/net/tcp ports and states', () => {
+    expect(parseProcNetTcp(PROC_NET_TCP)).toEqual([
+      { localPort: 8080, remotePort: 0, state: 0x0a },
+      { localPort: 32768, remotePort: 8080, state: 1 },
+      { localPort: 8080, remotePort: 32768, state: 6 },
+    ]);
+  });
+});
+
+describe('readLimits on a sample /proc', () => {
+  const root = mkdtempSync(join(tmpdir(), 'fourtuple-limits-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  const put = (path: string, text: string): void => {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), text);
+  };
+  put('proc/self/limits', LIMITS_TEXT);
+  put('proc/self/status', 'CapEff:\t0000000000000000\n');
+  put('proc/meminfo', MEMINFO);
+  put('proc/net/sockstat', SOCKSTAT);
+  put('proc/sys/net/ipv4/ip_local_port_range', '40000\t40999\n');
+  put('proc/sys/net/ipv4/ip_local_reserved_ports', '40000-40009\n');
+  put('proc/sys/fs/nr_open', 'garbage\n');
+
+  it('reads what is there and says why the rest is unknown', () => {
+    const r = readLimits({ root });
+    expect(r.nofile).toMatchObject({ value: { soft: 1024, hard: 20000 } });
+    expect(r.capabilities).toMatchObject({ value: { sysResource: false, sysAdmin: false } });
+    expect(r.portRange).toMatchObject({ value: { low: 40000, high: 40999, size: 1000 } });
+    expect(r.reservedPorts).toMatchObject({ value: { inRange: 10 } });
+    expect(r.memory).toMatchObject({ value: { slabBytes: 82176 * 1024 } });
+    expect(r.somaxconn).toMatchObject({ value: 'unknown' });
+    expect((r.somaxconn as { reason: string }).reason).toContain('not present');
+    expect((r.nrOpen as { reason: string }).reason).toContain('unexpected contents "garbage"');
+    expect((r.conntrack as { reason: string }).reason).toContain('conntrack not loaded');
+  });
+
+  it('predicts with unknown figures: they never bind and say unknown', () => {
+    const r = predictLimits(presetShape('one-client-one-server'), {
+      readings: readLimits({ root }),
+    });
+    const somax = r.limits.find((l) => l.name === 'net.core.somaxconn')!;
+    expect(somax.value).toMatch(/^unknown: .*not present/);
+    expect(somax.ceiling).toBeNull();
+    // soft 1024 < hard 20000: the soft limit binds, and any process may raise it
+    expect(r.binding).toBe('nofile.soft');
+    expect(r.estimate).toBe(512n);
+    expect(r.limits[0]!.raise).toBe('ulimit -n 20000');
+    expect(r.limits[0]!.raisable).toBe(true);
+    // 1000 ports less 10 reserved
+    expect(r.limits.find((l) => l.name === 'net.ipv4.ip_local_port_range')!.ceiling).toBe(990n);
+    expect(r.machine.binding).toBe('net.ipv4.ip_local_port_range');
+  });
+});
+
+/** A reading of a machine like the development one: nofile 20000/20000, no CAP_SYS_RESOURCE. */
+function reading(overrides: Partial<LimitsReading> = {}): LimitsReading {
+  const src = '/proc/test';
+  return {
+    pid: 4242,
+    nofile: { value: { soft: 20000, hard: 20000 }, source: src },
+    nproc: { value: { soft: 96365, hard: 96365 }, source: src },
+    capabilities: {
+      value: { sysResource: false, sysAdmin: false, initialUserNamespace: true, effective: '0' },
+      source: src,
+    },
+    nrOpen: { value: 1048576, source: src },
+    fileMax: { value: 2466170n, source: src },
+    fileNr: { value: { allocated: 2170n, free: 0n, max: 2466170n }, source: src },
+    portRange: { value: { low: 32768, high: 60999, size: 28232, source: src }, source: src },
+    reservedPorts: { value: { text: '', total: 0, inRange: 0 }, source: src },
+    somaxconn: { value: 4096, source: src },
+    tcpMaxSynBacklog: { value: 2048, source: src },
+    tcpMem: { value: { low: 287898, pressure: 383867, high: 575796, pageSize: 4096 }, source: src },
+    tcpRmem: { value: { min: 4096, default: 131072, max: 33554432 }, source: src },
+    tcpWmem: { value: { min: 4096, default: 16384, max: 4194304 }, source: src },
+    tcpTwReuse: { value: 2, source: src },
+    tcpFinTimeout: { value: 60, source: src },
+    conntrack: { value: 'unknown', reason: 'not loaded', source: src },
+    memory: {
+      value: { totalBytes: 24 * 2 ** 30, availableBytes: 20 * 2 ** 30, slabBytes: 80 * 2 ** 20 },
+      source: src,
+    },
+    cgroupMemory: { value: { limitBytes: 'unlimited', usageBytes: 0 }, source: src },
+    cores: 2,
+    sockstat: {
+      value: {
+        socketsUsed: 10,
+        tcpInuse: 1,
+        tcpOrphan: 0,
+        tcpTimeWait: 0,
+        tcpAlloc: 1,
+        tcpMemPages: 0,
+      },
+      source: src,
+    },
+    sysctlWritable: false,
+    ...overrides,
+  };
+}
+
+function cost(overrides: Partial<ConnectionCost> = {}): ConnectionCost {
+  const sample = {
+    slabBytes: 0,
+    memAvailableBytes: 0,
+    rssBytes: 0,
+    sockstat: {
+      socketsUsed: 0,
+      tcpInuse: 0,
+      tcpOrphan: 0,
+      tcpTimeWait: 0,
+      tcpAlloc: 0,
+      tcpMemPages: 0,
+    },
+    conntrackCount: null,
+  };
+  return {
+    connections: 2000,
+    holder: 'test',
+    kernelBytesPerConnection: 8000,
+    userBytesPerConnection: 2000,
+    memAvailableBytesPerConnection: 12000,
+    tcpMemPagesPerConnection: 0,
+    conntrackEntriesPerConnection: 0,
+    holderBaselineBytes: 50_000_000,
+    before: sample,
+    during: sample,
+    after: sample,
+    port: 1,
+    leftBehind: 0,
+    durationMs: 1,
+    method: 'test',
+    ...overrides,
+  };
+}
+
+const byName = (limits: Limit[], name: string): Limit => limits.find((l) => l.name === name)!;
+
+describe('predictLimits', () => {
+  it('one client, one server: nofile.hard binds one process at 20000/2, ports bind the machine', () => {
+    const r = predictLimits(presetShape('one-client-one-server'), {
+      readings: reading(),
+      measured: cost(),
+    });
+    expect(r.binding).toBe('nofile.hard');
+    expect(r.estimate).toBe(10000n);
+    expect(r.limits[0]).toMatchObject({
+      name: 'nofile.hard',
+      value: '20000',
+      ceiling: 10000n,
+      scope: 'process',
+      raise: 'prlimit --pid $$ --nofile=1048576:1048576',
+      raisable: false,
+    });
+    expect(r.machine).toEqual({
+      binding: 'net.ipv4.ip_local_port_range',
+      estimate: 28232n,
+      processes: 3n,
+    });
+    expect(byName(r.limits, 'net.ipv4.ip_local_port_range').raise).toBe(
+      'sysctl -w net.ipv4.ip_local_port_range="1024 65535"',
+    );
+    expect(r.answer).toContain('about 10,000 connections');
+    expect(r.answer).toContain('cannot raise');
+    expect(r.answer).toContain('28,232');
+  });
+
+  it('many IPs: memory is the machine wall, at MemAvailable / per-connection cost', () => {
+    const r = predictLimits(presetShape('many-ips'), { readings: reading(), measured: cost() });
+    const perConnection = 8000 + 2000 + Math.round(50_000_000 / 10000);
+    expect(r.perConnection.totalBytes).toBe(perConnection);
+    const mem = BigInt(Math.floor((20 * 2 ** 30) / perConnection));
+    expect(byName(r.limits, 'memory').ceiling).toBe(mem);
+    expect(r.machine.binding).toBe('fs.file-max'); // (2466170 - 2170) / 2 = 1232000 < mem
+    expect(byName(r.limits, 'fs.file-max').ceiling).toBe(1232000n);
+    // with CAP_SYS_ADMIN in the initial user namespace, file-max is not enforced
+    const admin = predictLimits(presetShape('many-ips'), {
+      readings: reading({
+        capabilities: {
+          value: { sysResource: false, sysAdmin: true, initialUserNamespace: true, effective: '0' },
+          source: 'x',
+        },
+      }),
+      measured: cost(),
+    });
+    expect(byName(admin.limits, 'fs.file-max').applies).toBe(false);
+    expect(admin.machine.binding).toBe('memory');
+    expect(admin.machine.estimate).toBe(mem);
+    expect(admin.machine.processes).toBe((mem + 9999n) / 10000n);
+    expect(byName(admin.limits, 'net.ipv4.ip_local_port_range').ceiling).toBe(28232n * 254n);
+  });
+
+  it('a cgroup limit below MemAvailable lowers the memory ceiling', () => {
+    const r = predictLimits(presetShape('many-ips'), {
+      readings: reading({
+        cgroupMemory: { value: { limitBytes: 2 ** 30, usageBytes: 2 ** 29 }, source: 'x' },
+      }),
+      measured: cost(),
+    });
+    expect(byName(r.limits, 'memory').ceiling).toBe(BigInt(Math.floor(2 ** 29 / 15000)));
+    expect(byName(r.limits, 'memory').value).toContain('cgroup');
+  });
+
+  it('server side: one descriptor per connection, half the kernel cost, ports do not apply', () => {
+    const r = predictLimits(presetShape('server-side'), { readings: reading(), measured: cost() });
+    expect(r.estimate).toBe(20000n);
+    expect(r.perConnection).toMatchObject({ descriptors: 1, kernelBytes: 4000, userBytes: 1000 });
+    const ports = byName(r.limits, 'net.ipv4.ip_local_port_range');
+    expect(ports.applies).toBe(false);
+    expect(ports.ceiling).toBeNull();
+  });
+
+  it('custom shape: ports multiply by source IPs and destinations, less reserved ports', () => {
+    const r = predictLimits(customShape(3n, 5n), {
+      readings: reading({
+        reservedPorts: { value: { text: '', total: 232, inRange: 232 }, source: 'x' },
+      }),
+      measured: cost(),
+    });
+    expect(byName(r.limits, 'net.ipv4.ip_local_port_range').ceiling).toBe(28000n * 15n);
+    expect(byName(r.limits, 'net.ipv4.ip_local_port_range').raise).toContain(
+      'net.ipv4.ip_local_reserved_ports=""',
+    );
+    expect(byName(r.limits, 'net.core.somaxconn').ceiling).toBe(4096n * 5n);
+    expect(() => customShape(0n, 1n)).toThrow(RangeError);
+  });
+
+  it('conntrack binds only when the measurement saw loopback flows tracked', () => {
+    const ct = { conntrack: { value: { max: 5000, count: 100 }, source: 'x' } } as const;
+    const tracked = predictLimits(presetShape('many-ips'), {
+      readings: reading(ct),
+      measured: cost({ conntrackEntriesPerConnection: 1 }),
+    });
+    expect(tracked.machine).toMatchObject({
+      binding: 'net.netfilter.nf_conntrack_max',
+      estimate: 4900n,
+    });
+    const untracked = predictLimits(presetShape('many-ips'), {
+      readings: reading(ct),
+      measured: cost({ conntrackEntriesPerConnection: 0 }),
+    });
+    expect(byName(untracked.limits, 'net.netfilter.nf_conntrack_max').applies).toBe(false);
+    expect(untracked.machine.binding).not.toBe('net.netfilter.nf_conntrack_max');
+  });
+
+  it('tcp_mem bounds connections only when they hold buffer pages', () => {
+    const r = predictLimits(presetShape('many-ips'), {
+      readings: reading(),
+      measured: cost({ tcpMemPagesPerConnection: 2 }),
+    });
+    expect(byName(r.limits, 'net.ipv4.tcp_mem').ceiling).toBe(287898n);
+    const idle = predictLimits(presetShape('many-ips'), { readings: reading(), measured: cost() });
+    expect(byName(idle.limits, 'net.ipv4.tcp_mem').ceiling).toBeNull();
+  });
+
+  it('without a measurement uses the reference figures and says so', () => {
+    const r = predictLimits(presetShape('many-ips'), { readings: reading() });
+    expect(r.measured).toBeNull();
+    expect(r.perConnection.measured).toBe(false);
+    expect(byName(r.limits, 'memory').note).toContain('not measured');
+  });
+
+  it('sorts candidates by ceiling, binding first, the rest after', () => {
+    const r = predictLimits(presetShape('many-ips'), { readings: reading(), measured: cost() });
+    const c = r.limits.filter((l) => l.kind === 'concurrent' && l.applies && l.ceiling !== null);
+    expect(r.limits.slice(0, c.length)).toEqual(c);
+    for (let i = 1; i < c.length; i++) expect(c[i]!.ceiling! >= c[i - 1]!.ceiling!).toBe(true);
+    expect(r.binding).toBe(r.limits[0]!.name);
+    expect(r.estimate).toBe(r.limits[0]!.ceiling);
+    expect(
+      sortLimits([...r.limits].reverse())
+        .map((l) => l.name)
+        .slice(0, c.length),
+    ).toEqual(c.map((l) => l.name));
+  });
+});
+
+describe('fourtuple limits: flags', () => {
+  const bad: [string[], RegExp][] = [
+    [['--preset', 'lots'], /--preset must be one of one-client-one-server, many-ips, server-side/],
+    [['--from-ips', '0'], /--from-ips must be an integer from 1 to 4294967296/],
+    [['--to', '127.0.0.1:0'], /--to must be IP:PORT .* port from 1 to 65535/],
+    [['--to', 'localhost:80'], /--to must be IP:PORT/],
+    [['--to', '0'], /--to must be an integer from 1 to/],
+    [['--preset', 'many-ips', '--to', '3'], /--preset and --to cannot be used together/],
+    [['--connections', '50'], /--connections must be an integer from 100 to 8000/],
+    [['--connections', '9000'], /--connections must be an integer from 100 to 8000/],
+    [['--no-measure', '--connections', '500'], /--measure and --connections cannot be used/],
+    [['--frobnicate'], /unknown option --frobnicate/],
+  ];
+  for (const [args, message] of bad) {
+    it(`refuses ${args.join(' ')} with exit 2 and one line`, async () => {
+      const r = await cli(['limits', ...args]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stdout).toBe('');
+    });
+  }
+
+  it('--help describes every flag', async () => {
+    const r = await cli(['limits', '--help']);
+    expect(r.code).toBe(0);
+    for (const f of ['--preset', '--from-ips', '--to', '--no-measure', '--connections', '--json']) {
+      expect(r.stdout).toContain(f);
+    }
+  });
+
+  it('--to with a list of loopback endpoints counts distinct destinations', async () => {
+    const r = await cli([
+      'limits',
+      '--no-measure',
+      '--json',
+      '--from-ips',
+      '2',
+      '--to',
+      '127.0.0.1:8080,127.0.0.2:8080,127.0.0.1:8080',
+    ]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.shape).toMatchObject({
+      name: 'custom',
+      fromIps: '2',
+      destinations: '2',
+      bothEndsLocal: true,
+    });
+    expect(j.measured).toBeNull();
+  });
+});
