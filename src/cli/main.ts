@@ -13,6 +13,8 @@ import { errnoCommand } from './errno.js';
 import { hostsCommand } from './hosts.js';
 import { limitsCommand } from './limits.js';
 import { listenCommand } from './listen.js';
+import { maxCommand } from './max.js';
+import { reportCommand } from './report.js';
 import { theoryCommand } from './theory.js';
 import { tourCommand } from './tour.js';
 
@@ -24,8 +26,10 @@ export const COMMANDS: readonly Command[] = [
   listenCommand,
   connectCommand,
   errnoCommand,
+  maxCommand,
   hostsCommand,
   cleanupCommand,
+  reportCommand,
 ];
 
 const COMMON_OPTIONS: OptionSpec = {

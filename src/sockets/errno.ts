@@ -5,9 +5,16 @@
 import { constants as osConstants } from 'node:os';
 
 const NUMBERS: Readonly<Record<string, number>> = osConstants.errno as Record<string, number>;
-const NAMES: ReadonlyMap<number, string> = new Map(
-  Object.entries(NUMBERS).map(([name, n]) => [n, name]),
-);
+/** Where two names share a number (EAGAIN = EWOULDBLOCK), the first one listed here wins. */
+const PREFERRED = ['EAGAIN', 'EOPNOTSUPP', 'EDEADLK'];
+const NAMES: ReadonlyMap<number, string> = (() => {
+  const m = new Map<number, string>();
+  for (const name of [...PREFERRED, ...Object.keys(NUMBERS)]) {
+    const n = NUMBERS[name];
+    if (n !== undefined && !m.has(n)) m.set(n, name);
+  }
+  return m;
+})();
 
 /** errno names a user meets with TCP sockets (a union type, so a typo does not compile). */
 export type ErrnoName =

@@ -17,16 +17,22 @@ export function withNetns<T>(nsPath: string | undefined, fn: () => T): T {
   try {
     home = openSync('/proc/thread-self/ns/net', 'r');
     if (libc().setns(target, constants().CLONE_NEWNET) < 0) throw lastError('setns');
+    let outcome: { ok: true; value: T } | { ok: false; error: unknown };
     try {
       const r = fn();
-      if (r instanceof Promise) throw new TypeError('withNetns: fn must be synchronous');
-      return r;
-    } finally {
-      if (libc().setns(home, constants().CLONE_NEWNET) < 0) {
-        // Staying in the wrong namespace would silently misdirect every later socket.
-        throw lastError('setns (returning to the original namespace)');
-      }
+      outcome =
+        r instanceof Promise
+          ? { ok: false, error: new TypeError('withNetns: fn must be synchronous') }
+          : { ok: true, value: r };
+    } catch (error) {
+      outcome = { ok: false, error };
     }
+    if (libc().setns(home, constants().CLONE_NEWNET) < 0) {
+      // Staying in the wrong namespace would silently misdirect every later socket.
+      throw lastError('setns (returning to the original namespace)');
+    }
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
   } finally {
     closeSync(target);
     if (home !== undefined) closeSync(home);

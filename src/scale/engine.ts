@@ -1,0 +1,340 @@
+/**
+ * The connection engine inside a `max` worker: connections held as plain descriptors, driven
+ * by epoll through the FFI in a tight loop, with no JS object per connection. State lives in
+ * typed arrays indexed by descriptor number (a worker never has more descriptors than its
+ * RLIMIT_NOFILE, 20000 here), so holding 10,000 connections costs a few hundred KB of JS.
+ *
+ * One connection = a connecting socket (client) + the socket accept4() returned (server),
+ * both in this process when the worker listens itself, or only the client with --target.
+ */
+import { errnoName } from '../sockets/errno.js';
+import { libc } from '../sockets/libc.js';
+import { constants } from '../sockets/platform.js';
+import { encodeSockAddr } from '../sockets/sockaddr.js';
+
+const FREE = 0;
+const CONNECTING = 1;
+const CLIENT = 2;
+const SERVER = 3;
+const LISTENER = 4;
+
+/** errnos that mean a machine or process limit was reached: the ramp stops there. */
+const WALLS = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM', 'EADDRNOTAVAIL']);
+
+export interface Destination {
+  host: string;
+  port: number;
+}
+
+export interface Wall {
+  errno: string;
+  syscall: string;
+  /** the destination when the wall is per destination (EADDRNOTAVAIL) */
+  destination?: string;
+}
+
+export interface EngineStats {
+  /** client sockets whose connect completed */
+  established: number;
+  /** server sockets accept4() returned */
+  accepted: number;
+  /** connects started and not finished */
+  inFlight: number;
+  /** connects started */
+  attempted: number;
+  failures: Record<string, number>;
+  wall?: Wall;
+}
+
+export interface VerifyResult {
+  /** client sockets that sent a byte and read an echo */
+  alive: number;
+  dead: number;
+  /** server sockets that read the byte and echoed it */
+  echoed: number;
+  ms: number;
+}
+
+const EVENTS = 1024;
+
+export class Engine {
+  private readonly c = constants();
+  private readonly L = libc();
+  private readonly epfd: number;
+  private readonly state: Uint8Array;
+  /** verify: 1 while a client waits for its echo */
+  private readonly pending: Uint8Array;
+  private readonly events: Buffer;
+  private readonly evSize: number;
+  private readonly dataOff: number;
+  private readonly addrs: Buffer[] = [];
+  private readonly addrNames: string[] = [];
+  private readonly family: number[] = [];
+  private readonly one = Buffer.from('x');
+  private readonly scratch = Buffer.alloc(64);
+  private readonly ev = Buffer.alloc(16);
+  private next = 0;
+  readonly stats: EngineStats = {
+    established: 0,
+    accepted: 0,
+    inFlight: 0,
+    attempted: 0,
+    failures: {},
+  };
+  private maxFd = 0;
+
+  constructor(fdCapacity: number) {
+    this.epfd = this.L.epoll_create1(this.c.EPOLL_CLOEXEC);
+    if (this.epfd < 0) throw new Error(`epoll_create1 ${errnoName(this.L.errno())}`);
+    this.state = new Uint8Array(fdCapacity + 64);
+    this.pending = new Uint8Array(fdCapacity + 64);
+    this.evSize = this.c.EPOLL_EVENT_SIZE;
+    this.dataOff = this.c.EPOLL_DATA_OFFSET;
+    this.events = Buffer.alloc(EVENTS * this.evSize);
+  }
+
+  private track(fd: number, s: number): void {
+    if (fd >= this.state.length)
+      throw new Error(`descriptor ${fd} beyond capacity ${this.state.length}`);
+    this.state[fd] = s;
+    if (fd > this.maxFd) this.maxFd = fd;
+  }
+
+  private epollAdd(fd: number, events: number): number {
+    this.ev.writeUInt32LE(events >>> 0, 0);
+    this.ev.writeUInt32LE(fd, this.dataOff);
+    return this.L.epoll_ctl(this.epfd, this.c.EPOLL_CTL_ADD, fd, this.ev);
+  }
+
+  private fail(errno: string, syscall: string, destination?: string): void {
+    this.stats.failures[errno] = (this.stats.failures[errno] ?? 0) + 1;
+    if (!this.stats.wall && WALLS.has(errno)) {
+      this.stats.wall = { errno, syscall, ...(destination ? { destination } : {}) };
+    }
+  }
+
+  /** Listens on host:0 (the kernel picks a free port); returns the address to connect to. */
+  listen(host: string, backlog: number): Destination {
+    const c = this.c;
+    const fam = host.includes(':') ? c.AF_INET6 : c.AF_INET;
+    const fd = this.L.socket(fam, c.SOCK_STREAM | c.SOCK_NONBLOCK | c.SOCK_CLOEXEC, 0);
+    if (fd < 0) throw new Error(`socket ${errnoName(this.L.errno())}`);
+    const one = Buffer.alloc(4);
+    one.writeInt32LE(1, 0);
+    this.L.setsockopt(fd, c.SOL_SOCKET, c.SO_REUSEADDR, one, 4);
+    const sa = encodeSockAddr(host, 0);
+    if (this.L.bind(fd, sa, sa.length) < 0) throw new Error(`bind ${errnoName(this.L.errno())}`);
+    if (this.L.listen(fd, backlog) < 0) throw new Error(`listen ${errnoName(this.L.errno())}`);
+    const out = Buffer.alloc(c.SOCKADDR_STORAGE_SIZE);
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(out.length, 0);
+    this.L.getsockname(fd, out, len);
+    this.track(fd, LISTENER);
+    this.epollAdd(fd, c.EPOLLIN);
+    return { host, port: out.readUInt16BE(2) };
+  }
+
+  /** Adds a destination; new connections are spread over destinations round-robin. */
+  addDestination(d: Destination): void {
+    this.addrs.push(encodeSockAddr(d.host, d.port));
+    this.addrNames.push(d.host.includes(':') ? `[${d.host}]:${d.port}` : `${d.host}:${d.port}`);
+    this.family.push(d.host.includes(':') ? this.c.AF_INET6 : this.c.AF_INET);
+  }
+
+  /** Starts one non-blocking connect. Returns false when a wall stops the ramp. */
+  private startOne(): boolean {
+    const c = this.c;
+    const L = this.L;
+    const i = this.next;
+    this.next = (i + 1) % this.addrs.length;
+    const fd = L.socket(this.family[i]!, c.SOCK_STREAM | c.SOCK_NONBLOCK | c.SOCK_CLOEXEC, 0);
+    this.stats.attempted++;
+    if (fd < 0) {
+      this.fail(errnoName(L.errno()), 'socket');
+      return false;
+    }
+    const sa = this.addrs[i]!;
+    if (L.connect(fd, sa, sa.length) < 0) {
+      const e = errnoName(L.errno());
+      if (e !== 'EINPROGRESS') {
+        L.close(fd);
+        this.fail(e, 'connect', this.addrNames[i]);
+        return !this.stats.wall;
+      }
+    }
+    this.track(fd, CONNECTING);
+    // Edge-triggered: EPOLLOUT fires once when the connect finishes, EPOLLIN when an echo
+    // arrives during verify; the descriptor stays registered until it is closed.
+    if (this.epollAdd(fd, c.EPOLLOUT | c.EPOLLIN | c.EPOLLET) < 0) {
+      this.fail(errnoName(L.errno()), 'epoll_ctl');
+      L.close(fd);
+      this.state[fd] = FREE;
+      return false;
+    }
+    this.stats.inFlight++;
+    return true;
+  }
+
+  private acceptAll(lfd: number): void {
+    const c = this.c;
+    const L = this.L;
+    for (;;) {
+      const fd = L.accept4(lfd, null, null, c.SOCK_NONBLOCK | c.SOCK_CLOEXEC);
+      if (fd < 0) {
+        const e = errnoName(L.errno());
+        if (e !== 'EAGAIN') this.fail(e, 'accept4');
+        return;
+      }
+      this.track(fd, SERVER);
+      this.stats.accepted++;
+      if (this.epollAdd(fd, c.EPOLLIN | c.EPOLLET) < 0)
+        this.fail(errnoName(L.errno()), 'epoll_ctl');
+    }
+  }
+
+  private onClientReady(fd: number, ev: number): void {
+    const c = this.c;
+    if (ev & (c.EPOLLERR | c.EPOLLHUP)) {
+      const v = Buffer.alloc(4);
+      const len = Buffer.alloc(4);
+      len.writeUInt32LE(4, 0);
+      this.L.getsockopt(fd, c.SOL_SOCKET, c.SO_ERROR, v, len);
+      this.L.close(fd);
+      this.state[fd] = FREE;
+      this.stats.inFlight--;
+      this.fail(errnoName(v.readInt32LE(0) || this.L.errno()), 'connect');
+      return;
+    }
+    if (ev & c.EPOLLOUT) {
+      this.state[fd] = CLIENT;
+      this.stats.inFlight--;
+      this.stats.established++;
+    }
+  }
+
+  /** Echo side of verify: a server socket read the byte, so it sends it back. */
+  private onServerReadable(fd: number): void {
+    const n = Number(this.L.recv(fd, this.scratch, this.scratch.length, this.c.MSG_DONTWAIT));
+    if (n > 0) {
+      this.L.send(fd, this.scratch, n, this.c.MSG_DONTWAIT | this.c.MSG_NOSIGNAL);
+      this.echoed++;
+    }
+  }
+
+  private echoed = 0;
+  private alive = 0;
+
+  private onClientReadable(fd: number): void {
+    if (!this.pending[fd]) return;
+    const n = Number(this.L.recv(fd, this.scratch, this.scratch.length, this.c.MSG_DONTWAIT));
+    if (n > 0) {
+      this.pending[fd] = 0;
+      this.alive++;
+    }
+  }
+
+  /** One epoll_wait and the work it hands us; returns the number of events. */
+  poll(timeoutMs: number): number {
+    const n = this.L.epoll_wait(this.epfd, this.events, EVENTS, timeoutMs);
+    const c = this.c;
+    for (let k = 0; k < n; k++) {
+      const off = k * this.evSize;
+      const ev = this.events.readUInt32LE(off);
+      const fd = this.events.readUInt32LE(off + this.dataOff);
+      const s = this.state[fd];
+      if (s === LISTENER) this.acceptAll(fd);
+      else if (s === CONNECTING) {
+        this.onClientReady(fd, ev);
+        if (ev & c.EPOLLIN && this.state[fd] === CLIENT) this.onClientReadable(fd);
+      } else if (s === SERVER) {
+        if (ev & c.EPOLLIN) this.onServerReadable(fd);
+      } else if (s === CLIENT) {
+        if (ev & c.EPOLLIN) this.onClientReadable(fd);
+      }
+    }
+    return n > 0 ? n : 0;
+  }
+
+  /**
+   * Runs the ramp for at most `sliceMs`: keeps up to `window` connects in flight until `target`
+   * connections are established (or `allowed` starts, for --rate). Returns true when done.
+   */
+  rampSlice(target: number, window: number, allowed: number, sliceMs: number): boolean {
+    const until = performance.now() + sliceMs;
+    const s = this.stats;
+    do {
+      while (
+        !s.wall &&
+        s.inFlight < window &&
+        s.established + s.inFlight < target &&
+        s.attempted < allowed
+      ) {
+        if (!this.startOne()) break;
+      }
+      const waiting =
+        s.inFlight > 0 && (s.inFlight >= window || s.established + s.inFlight >= target);
+      this.poll(waiting ? 1 : 0);
+      if (s.wall || s.established >= target) break;
+      if (s.attempted >= allowed && s.inFlight === 0) break;
+    } while (performance.now() < until);
+    return Boolean(s.wall) || s.established >= target;
+  }
+
+  /**
+   * Sends one byte on every established client socket; each server socket echoes it; counts
+   * the clients that read their echo before `timeoutMs`.
+   */
+  async verify(timeoutMs: number, sliceMs = 20): Promise<VerifyResult> {
+    const t0 = performance.now();
+    const c = this.c;
+    this.alive = 0;
+    this.echoed = 0;
+    let expected = 0;
+    for (let fd = 0; fd <= this.maxFd; fd++) {
+      if (this.state[fd] !== CLIENT) continue;
+      this.pending[fd] = 1;
+      expected++;
+      if (Number(this.L.send(fd, this.one, 1, c.MSG_DONTWAIT | c.MSG_NOSIGNAL)) !== 1) {
+        this.pending[fd] = 0;
+      }
+    }
+    const deadline = t0 + timeoutMs;
+    while (this.alive < expected && performance.now() < deadline) {
+      const until = performance.now() + sliceMs;
+      while (this.alive < expected && performance.now() < until) this.poll(1);
+      await new Promise((r) => setImmediate(r));
+    }
+    return {
+      alive: this.alive,
+      dead: expected - this.alive,
+      echoed: this.echoed,
+      ms: Math.round(performance.now() - t0),
+    };
+  }
+
+  /** Closes every socket: clients with SO_LINGER {1,0} (an RST, so no TIME_WAIT anywhere). */
+  closeAll(): number {
+    const c = this.c;
+    const linger = Buffer.alloc(8);
+    linger.writeInt32LE(1, 0);
+    linger.writeInt32LE(0, 4);
+    let closed = 0;
+    // Reset the clients first: each RST also moves its server socket to CLOSED.
+    for (const pass of [CONNECTING, CLIENT, SERVER, LISTENER]) {
+      for (let fd = 0; fd <= this.maxFd; fd++) {
+        if (this.state[fd] !== pass) continue;
+        this.L.setsockopt(fd, c.SOL_SOCKET, c.SO_LINGER, linger, 8);
+        this.L.close(fd);
+        this.state[fd] = FREE;
+        closed++;
+      }
+    }
+    this.stats.inFlight = 0;
+    return closed;
+  }
+
+  /** Closes the epoll instance too (after closeAll). */
+  dispose(): void {
+    this.L.close(this.epfd);
+  }
+}

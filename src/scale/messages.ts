@@ -1,0 +1,39 @@
+/** The messages between the `max` coordinator and its workers (over the fork IPC channel). */
+import type { Destination, EngineStats, VerifyResult } from './engine.js';
+
+export type ToWorker =
+  | {
+      cmd: 'setup';
+      /** listen on these hosts (port 0) and connect to our own listeners */
+      listenHosts: string[];
+      /** or connect to these (with --target) */
+      targets: Destination[];
+      /** lower this worker's RLIMIT_NOFILE soft limit (a descriptor budget) */
+      fdLimit?: number;
+      backlog: number;
+    }
+  | {
+      cmd: 'ramp';
+      connections: number;
+      window: number;
+      /** connects per second for this worker; 0 = as fast as possible */
+      rate: number;
+    }
+  | { cmd: 'stop' }
+  | { cmd: 'verify'; timeoutMs: number }
+  | { cmd: 'teardown' };
+
+export type FromWorker =
+  | {
+      type: 'ready';
+      pid: number;
+      fdLimit: number;
+      baseFds: number;
+      capacity: number;
+      listeners: Destination[];
+    }
+  | { type: 'progress'; stats: EngineStats }
+  | { type: 'ramped'; stats: EngineStats; ms: number }
+  | { type: 'verified'; result: VerifyResult }
+  | { type: 'closed'; closed: number }
+  | { type: 'error'; message: string };

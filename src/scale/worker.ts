@@ -1,0 +1,116 @@
+/**
+ * A `max` worker process: holds up to (RLIMIT_NOFILE - its own descriptors) / 2 connections
+ * with the Engine, driven by the coordinator's messages. It exits by itself when the
+ * coordinator goes away (IPC disconnect), closing every socket with an RST on the way out.
+ */
+import { readdirSync } from 'node:fs';
+import { getNofileLimit, setNofileSoftLimit } from '../sockets/rlimit.js';
+import { Engine } from './engine.js';
+import type { FromWorker, ToWorker } from './messages.js';
+
+const send = (m: FromWorker): void => {
+  if (process.connected) process.send?.(m);
+};
+
+let engine: Engine | undefined;
+let stopping = false;
+let ramping = false;
+
+function openFds(): number {
+  try {
+    return readdirSync('/proc/self/fd').length - 1; // minus the directory handle itself
+  } catch {
+    return 32;
+  }
+}
+
+function shutdown(code: number): never {
+  try {
+    engine?.closeAll();
+  } finally {
+    process.exit(code);
+  }
+}
+
+async function ramp(connections: number, window: number, rate: number): Promise<void> {
+  const e = engine!;
+  ramping = true;
+  stopping = false;
+  const t0 = performance.now();
+  let lastReport = t0;
+  for (;;) {
+    const now = performance.now();
+    const allowed =
+      rate > 0 ? Math.floor(((now - t0) / 1000) * rate) + 1 : Number.POSITIVE_INFINITY;
+    const done = e.rampSlice(connections, window, allowed, 25);
+    if (now - lastReport >= 200) {
+      send({ type: 'progress', stats: e.stats });
+      lastReport = now;
+    }
+    if (done || stopping) break;
+    // Yield to the event loop so the coordinator's messages (stop) get through.
+    await new Promise((r) => setImmediate(r));
+  }
+  // Drain what is still in flight (bounded), so established + failed = attempted.
+  const drainUntil = performance.now() + 2000;
+  while (e.stats.inFlight > 0 && performance.now() < drainUntil) e.poll(1);
+  // Accept what the kernel already established (the client end completes first).
+  const acceptUntil = performance.now() + 2000;
+  while (e.stats.accepted < e.stats.established && performance.now() < acceptUntil) e.poll(1);
+  ramping = false;
+  send({ type: 'ramped', stats: e.stats, ms: Math.round(performance.now() - t0) });
+}
+
+process.on('message', (m: ToWorker) => {
+  try {
+    switch (m.cmd) {
+      case 'setup': {
+        if (m.fdLimit) setNofileSoftLimit(m.fdLimit);
+        const limit = getNofileLimit().soft;
+        const base = openFds();
+        engine = new Engine(limit);
+        const listeners = m.listenHosts.map((h) => engine!.listen(h, m.backlog));
+        for (const d of m.targets.length ? m.targets : listeners) engine.addDestination(d);
+        const capacity = Math.max(
+          0,
+          Math.floor((limit - base - listeners.length - 8) / (m.targets.length ? 1 : 2)),
+        );
+        send({
+          type: 'ready',
+          pid: process.pid,
+          fdLimit: limit,
+          baseFds: base,
+          capacity,
+          listeners,
+        });
+        break;
+      }
+      case 'ramp':
+        void ramp(m.connections, m.window, m.rate);
+        break;
+      case 'stop':
+        stopping = true;
+        if (!ramping) send({ type: 'ramped', stats: engine!.stats, ms: 0 });
+        break;
+      case 'verify':
+        void engine!.verify(m.timeoutMs).then((result) => send({ type: 'verified', result }));
+        break;
+      case 'teardown': {
+        const closed = engine?.closeAll() ?? 0;
+        engine?.dispose();
+        engine = undefined;
+        send({ type: 'closed', closed });
+        process.disconnect?.();
+        setImmediate(() => process.exit(0));
+        break;
+      }
+    }
+  } catch (err) {
+    send({ type: 'error', message: err instanceof Error ? err.message : String(err) });
+  }
+});
+
+// The coordinator died or let go of us: close every socket (RST) and leave.
+process.on('disconnect', () => shutdown(0));
+process.on('SIGTERM', () => shutdown(143));
+process.on('SIGINT', () => shutdown(130));
