@@ -50,4 +50,5 @@ export {
   type Shape,
 } from './limits/index.js';
 export { ephemeralPortRange, type PortRange, parsePortRange } from './limits/procfs.js';
+export * from './report/index.js';
 export * from './theory/index.js';

@@ -1,0 +1,67 @@
+/** `fourtuple report RESULTS.json [-o FILE.html]`: a saved result to the self-contained page. */
+import { readFileSync } from 'node:fs';
+import { UsageError } from '../errors.js';
+import { describeMachine, toReportInput } from '../report/index.js';
+import { stringFlag } from './_args.js';
+import type { Command } from './_command.js';
+import { writeReportFile } from './_report.js';
+
+/** results.json -> results.html, next to it. */
+export function defaultReportPath(input: string): string {
+  return /\.json$/i.test(input) ? input.replace(/\.json$/i, '.html') : `${input}.html`;
+}
+
+export const reportCommand: Command = {
+  name: 'report',
+  summary: 'render a saved result (tour, theory, demo, prove, limits, max) as an HTML page',
+  help: `Usage: fourtuple report RESULTS.json [-o FILE.html]
+
+Renders a result saved with --json (the tour's, or one command's: theory, demo, prove, limits,
+max; recognised by its fields) as one self-contained HTML page: charts, tables and the machine
+it ran on, with no network request when opened. Prints the path written.
+
+Options:
+  -o, --out FILE   where to write the page (default: RESULTS.html next to RESULTS.json)
+
+Example:
+  fourtuple theory --machines 2 --ports 3 --json > theory.json && fourtuple report theory.json`,
+  options: {
+    out: { type: 'string', short: 'o' },
+  },
+  positionals: true,
+  json: false,
+  async run({ values, positionals, io }) {
+    if (positionals.length !== 1) {
+      throw new UsageError(
+        `expects one RESULTS.json (got ${positionals.length === 0 ? 'none' : positionals.length})`,
+      );
+    }
+    const file = positionals[0]!;
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      throw new UsageError(`RESULTS.json "${file}" cannot be read (${code})`);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new UsageError(`RESULTS.json "${file}" is not JSON (save a result with --json)`);
+    }
+    const input = toReportInput(parsed);
+    if (!input) {
+      throw new UsageError(
+        `RESULTS.json "${file}" is not a fourtuple result (expected the --json output of tour, theory, demo, prove, limits or max)`,
+      );
+    }
+    const results = input.machine
+      ? input
+      : { ...input, machine: { ...describeMachine(), renderedHere: true } };
+    const out = stringFlag(values, 'out') ?? defaultReportPath(file);
+    const path = writeReportFile('--out', out, results);
+    io.stdout.write(`${path}\n`);
+    return 0;
+  },
+};
