@@ -1,6 +1,19 @@
 /** fourtuple's library: every capability the CLI offers, as functions that return data. */
 export * from './errors.js';
 export {
+  CATALOGUE as EXPERIMENT_CATALOGUE,
+  type DemoResult,
+  type DemoSummary,
+  type Experiment,
+  type ExperimentResult,
+  experimentNames,
+  type Observation,
+  type Prediction,
+  type RunExperimentsOptions,
+  runExperiments,
+  type Step as ExperimentStep,
+} from './experiments/index.js';
+export {
   type CleanupOptions,
   type CleanupResult,
   type CreateLabOptions,

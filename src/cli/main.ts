@@ -9,6 +9,7 @@ import { FourtupleError, UsageError } from '../errors.js';
 import type { Command, Io, OptionSpec, ParsedValues } from './_command.js';
 import { cleanupCommand } from './cleanup.js';
 import { connectCommand } from './connect.js';
+import { demoCommand } from './demo.js';
 import { errnoCommand } from './errno.js';
 import { hostsCommand } from './hosts.js';
 import { limitsCommand } from './limits.js';
@@ -26,6 +27,7 @@ export const COMMANDS: readonly Command[] = [
   listenCommand,
   connectCommand,
   errnoCommand,
+  demoCommand,
   maxCommand,
   hostsCommand,
   cleanupCommand,

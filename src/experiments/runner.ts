@@ -493,6 +493,8 @@ async function sleep(ms: number): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
 }
 
+class PortTaken extends Error {}
+
 /** The listener-restart experiments: a real TIME_WAIT, then a new listener on the same port. */
 async function runRestart(run: Run, port: number): Promise<void> {
   const spec = run.experiment.restart!;
@@ -503,7 +505,13 @@ async function runRestart(run: Run, port: number): Promise<void> {
 
   const l1 = RawSocket.create(4, { reuseaddr: spec.oldReuseaddr });
   run.raws.push(l1);
-  l1.bind(host, port);
+  try {
+    l1.bind(host, port);
+  } catch (err) {
+    // Free when probed, taken since (another process picked it): the caller tries another port.
+    if (err instanceof SyscallError && err.code === 'EADDRINUSE') throw new PortTaken();
+    throw err;
+  }
   l1.listen();
   run.ports.add(port);
   run.step({
@@ -553,8 +561,11 @@ async function runRestart(run: Run, port: number): Promise<void> {
     result: 'ok',
     detail: 'read EOF, then orderly close (FIN)',
   });
-  let tw = false;
-  for (let i = 0; i < 200 && !(tw = timeWaitOn(port)); i++) await sleep(5);
+  let tw = timeWaitOn(port);
+  for (let i = 0; i < 200 && !tw; i++) {
+    await sleep(5);
+    tw = timeWaitOn(port);
+  }
   run.step({
     socket: 'A1',
     op: 'observe',
@@ -622,9 +633,18 @@ async function runOne(
   let timeWaitPort: number | undefined;
   try {
     if (e.restart) {
-      timeWaitPort = findFreePorts(1, { avoid: options.avoid });
-      options.avoid.add(timeWaitPort);
-      await runRestart(run, timeWaitPort);
+      // A fresh port each run: the TIME_WAIT this leaves holds its port for 60 s.
+      for (let attempt = 1; ; attempt++) {
+        timeWaitPort = findFreePorts(1, { avoid: options.avoid });
+        options.avoid.add(timeWaitPort);
+        try {
+          await runRestart(run, timeWaitPort);
+          break;
+        } catch (err) {
+          if (!(err instanceof PortTaken) || attempt >= 5) throw err;
+          run.raws.pop()?.close();
+        }
+      }
     } else {
       const tags = new Set((e.sockets ?? []).filter((s) => s.role === 'listener').map((s) => s.id));
       for (const s of e.sockets ?? []) {
