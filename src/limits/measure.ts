@@ -22,6 +22,14 @@ const FD_MARGIN = 256;
 /** Connects in flight at once (well under somaxconn and tcp_max_syn_backlog). */
 const BATCH = 250;
 const HOST = '127.0.0.1';
+/** The measurement opens its connections in this many steps and keeps the median. */
+const STEPS = 5;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
 
 export interface MeasureOptions {
   /** established connections to open (both ends on this machine); default 2000 */
@@ -47,8 +55,13 @@ export interface ConnectionCost {
   connections: number;
   /** how the sockets were held: 'node:net' (a later holder uses raw descriptors) */
   holder: string;
-  /** kernel memory per connection, both ends: growth of Slab in /proc/meminfo / connections */
+  /**
+   * kernel memory per connection, both ends: growth of Slab in /proc/meminfo per connection,
+   * the median of the steps
+   */
   kernelBytesPerConnection: number;
+  /** each step's figure, to show how steady it was */
+  kernelBytesPerConnectionSteps: number[];
   /** user-space memory per connection in the holder, both ends: growth of this process's RSS */
   userBytesPerConnection: number;
   /** drop of MemAvailable / connections: kernel and user space together, and noisier */
@@ -120,6 +133,7 @@ class NodeNetHolder {
   readonly accepted: Socket[] = [];
   private server: Server | undefined;
   private waiters: (() => void)[] = [];
+  private listening: Promise<void> = Promise.resolve();
   /** set by stop(): nothing more may be opened */
   private stopped = false;
   port = 0;
@@ -132,17 +146,29 @@ class NodeNetHolder {
     this.refuseWhenStopped();
     const server = createServer((s) => {
       s.on('error', () => {});
+      if (this.server !== server) {
+        // accepted after close() or stop(): nobody holds it, so reset it now
+        s.resetAndDestroy();
+        return;
+      }
       this.accepted.push(s);
       for (const w of this.waiters.splice(0)) w();
     });
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
+    const listening = new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ host: HOST, port: 0, backlog: 4096 }, () => {
         server.off('error', reject);
-        resolve();
+        if (this.server !== server) {
+          // stopped while the listener was being opened: close it rather than leak it
+          server.close();
+          reject(new FourtupleError('FOURTUPLE_MEASURE_STOPPED', 'holder stopped'));
+        } else resolve();
       });
     });
+    // close() waits for a listen in progress, so it never misses a listener that opens late
+    this.listening = listening.catch(() => {});
+    await listening;
     const addr = server.address();
     if (addr === null || typeof addr === 'string') {
       throw new FourtupleError('FOURTUPLE_MEASURE_LISTEN', 'listener has no TCP address');
@@ -192,6 +218,7 @@ class NodeNetHolder {
 
   /** Resets every socket (RST: no TIME_WAIT) and closes the listener. */
   async close(): Promise<void> {
+    await this.listening;
     const all = [...this.clients.splice(0), ...this.accepted.splice(0)];
     const closed = all.map((s) =>
       s.destroyed && s.closed
@@ -208,6 +235,9 @@ class NodeNetHolder {
       ? new Promise<void>((resolve) => server.close(() => resolve()))
       : Promise.resolve();
     await Promise.race([Promise.all([...closed, serverClosed]), sleep(5000)]);
+    // handles finish closing in the event loop's close phase, after the check phase where a
+    // first setImmediate runs: the second one runs once they are gone
+    await new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)));
   }
 }
 
@@ -273,31 +303,46 @@ export async function measureConnectionCost(options: MeasureOptions = {}): Promi
       await holder.listen();
       port = holder.port;
       await sleep(50);
-      const before = sample();
-      await holder.open(n, check);
-      await sleep(100);
-      const during = sample();
-      const per = (a: number, b: number): number => Math.round((b - a) / n);
+      // Open in STEPS equal steps and sample after each: the median step is the cost, so a
+      // burst of allocations by another program during one step does not skew it.
+      const samples: MemorySample[] = [sample()];
+      const sizes: number[] = [];
+      for (let i = 0; i < STEPS; i++) {
+        const k = Math.floor((n * (i + 1)) / STEPS) - Math.floor((n * i) / STEPS);
+        if (k === 0) continue;
+        await holder.open(k, check);
+        await sleep(20);
+        samples.push(sample());
+        sizes.push(k);
+      }
+      const before = samples[0]!;
+      const during = samples[samples.length - 1]!;
+      const steps = (f: (m: MemorySample) => number): number[] =>
+        sizes.map((k, i) => (f(samples[i + 1]!) - f(samples[i]!)) / k);
+      const slabSteps = steps((m) => m.slabBytes);
+      const ratio = (x: number): number => Math.round(x * 1000) / 1000;
       return {
         connections: n,
         holder: 'node:net',
-        kernelBytesPerConnection: per(before.slabBytes, during.slabBytes),
-        userBytesPerConnection: Math.max(0, per(before.rssBytes, during.rssBytes)),
-        memAvailableBytesPerConnection: per(during.memAvailableBytes, before.memAvailableBytes),
-        tcpMemPagesPerConnection:
-          Math.round(((during.sockstat.tcpMemPages - before.sockstat.tcpMemPages) / n) * 1000) /
-          1000,
+        kernelBytesPerConnection: Math.round(median(slabSteps)),
+        kernelBytesPerConnectionSteps: slabSteps.map(Math.round),
+        userBytesPerConnection: Math.max(0, Math.round(median(steps((m) => m.rssBytes)))),
+        memAvailableBytesPerConnection: Math.round(median(steps((m) => -m.memAvailableBytes))),
+        tcpMemPagesPerConnection: ratio(
+          (during.sockstat.tcpMemPages - before.sockstat.tcpMemPages) / n,
+        ),
         conntrackEntriesPerConnection:
           before.conntrackCount === null || during.conntrackCount === null
             ? null
-            : Math.round(((during.conntrackCount - before.conntrackCount) / n) * 1000) / 1000,
+            : ratio((during.conntrackCount - before.conntrackCount) / n),
         holderBaselineBytes: before.rssBytes,
         before,
         during,
         method:
           `opened ${n} connections from ${HOST} to a listener on ${HOST} (both ends in this ` +
-          'process), read /proc/meminfo Slab and MemAvailable, /proc/net/sockstat and RSS ' +
-          'before and after, then closed every socket with RST',
+          `process) in ${sizes.length} steps, read /proc/meminfo Slab and MemAvailable, ` +
+          '/proc/net/sockstat and RSS after each, took the median step, then closed every ' +
+          'socket with RST',
       };
     };
     const result = await Promise.race([work(), abortPromise]);

@@ -232,6 +232,7 @@ function cost(overrides: Partial<ConnectionCost> = {}): ConnectionCost {
     connections: 2000,
     holder: 'test',
     kernelBytesPerConnection: 8000,
+    kernelBytesPerConnectionSteps: [8000],
     userBytesPerConnection: 2000,
     memAvailableBytesPerConnection: 12000,
     tcpMemPagesPerConnection: 0,

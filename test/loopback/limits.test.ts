@@ -1,0 +1,199 @@
+/**
+ * `limits` against the real kernel: every figure checked against an independent read (the
+ * shell's ulimit, sysctl -n, /proc read by another process), and the measurement on loopback
+ * checked for a sane cost and for leaving no socket behind.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  known,
+  MAX_MEASURE_CONNECTIONS,
+  measureConnectionCost,
+  parseSockstat,
+  readLimits,
+} from '../../src/limits/index.js';
+import { cli } from '../helpers/cli.js';
+
+const sh = (script: string): string =>
+  execFileSync('sh', ['-c', script], { encoding: 'utf8' }).trim();
+const sysctl = (name: string): string => sh(`sysctl -n ${name}`).replace(/\s+/g, ' ');
+const limitNumber = (s: string): number | 'unlimited' => (s === 'unlimited' ? s : Number(s));
+
+/** TCP sockets in use now, read straight from /proc (not through the library). */
+function tcpInuse(): number {
+  return parseSockstat(readFileSync('/proc/net/sockstat', 'utf8'))!.tcpInuse;
+}
+
+/** This process's TCP handles as libuv sees them: sockets and listeners still open. */
+function tcpHandles(): number {
+  return process.getActiveResourcesInfo().filter((r) => /^TCP/.test(r)).length;
+}
+
+/** Sockets with `port` at either end, as `ss` lists them (all states, TIME_WAIT included). */
+function ssOnPort(port: number): number {
+  const out = sh(`ss -Htan '( sport = :${port} or dport = :${port} )'`);
+  return out === '' ? 0 : out.split('\n').length;
+}
+
+describe('readLimits agrees with independent reads', () => {
+  const r = readLimits();
+
+  it('RLIMIT_NOFILE and RLIMIT_NPROC match the shell ulimit', () => {
+    expect(known(r.nofile)).toEqual({
+      soft: limitNumber(sh('ulimit -n')),
+      hard: limitNumber(sh('ulimit -Hn')),
+    });
+    expect(known(r.nproc)?.soft).toEqual(
+      limitNumber(execFileSync('bash', ['-c', 'ulimit -u'], { encoding: 'utf8' }).trim()),
+    );
+  });
+
+  it('CAP_SYS_RESOURCE matches bit 24 of CapEff as a child process reads it', () => {
+    const hex = sh("awk '/^CapEff/ {print $2}' /proc/self/status");
+    const mask = BigInt(`0x${hex}`);
+    expect(known(r.capabilities)?.sysResource).toBe(((mask >> 24n) & 1n) === 1n);
+    expect(known(r.capabilities)?.sysAdmin).toBe(((mask >> 21n) & 1n) === 1n);
+  });
+
+  it('sysctls match sysctl -n', () => {
+    expect(String(known(r.nrOpen))).toBe(sysctl('fs.nr_open'));
+    expect(String(known(r.fileMax))).toBe(sysctl('fs.file-max'));
+    const range = known(r.portRange)!;
+    expect(`${range.low} ${range.high}`).toBe(sysctl('net.ipv4.ip_local_port_range'));
+    expect(known(r.reservedPorts)?.text).toBe(sysctl('net.ipv4.ip_local_reserved_ports'));
+    expect(String(known(r.somaxconn))).toBe(sysctl('net.core.somaxconn'));
+    expect(String(known(r.tcpMaxSynBacklog))).toBe(sysctl('net.ipv4.tcp_max_syn_backlog'));
+    const mem = known(r.tcpMem)!;
+    expect(`${mem.low} ${mem.pressure} ${mem.high}`).toBe(sysctl('net.ipv4.tcp_mem'));
+    expect(mem.pageSize).toBe(Number(sh('getconf PAGESIZE')));
+    const rmem = known(r.tcpRmem)!;
+    expect(`${rmem.min} ${rmem.default} ${rmem.max}`).toBe(sysctl('net.ipv4.tcp_rmem'));
+    const wmem = known(r.tcpWmem)!;
+    expect(`${wmem.min} ${wmem.default} ${wmem.max}`).toBe(sysctl('net.ipv4.tcp_wmem'));
+    expect(String(known(r.tcpTwReuse))).toBe(sysctl('net.ipv4.tcp_tw_reuse'));
+    expect(String(known(r.tcpFinTimeout))).toBe(sysctl('net.ipv4.tcp_fin_timeout'));
+  });
+
+  it('conntrack is read when loaded and unknown with a reason when not', () => {
+    const loaded = sh('test -e /proc/sys/net/netfilter/nf_conntrack_max && echo yes || echo no');
+    if (loaded === 'yes') {
+      expect(String(known(r.conntrack)?.max)).toBe(sysctl('net.netfilter.nf_conntrack_max'));
+    } else {
+      expect((r.conntrack as { reason: string }).reason).toContain('conntrack not loaded');
+    }
+  });
+
+  it('MemTotal and cores match /proc/meminfo and nproc', () => {
+    const total = Number(sh("awk '/^MemTotal:/ {print $2}' /proc/meminfo")) * 1024;
+    expect(known(r.memory)?.totalBytes).toBe(total);
+    const available = known(r.memory)!.availableBytes;
+    expect(available).toBeGreaterThan(0);
+    expect(available).toBeLessThanOrEqual(total);
+    expect(r.cores).toBe(Number(sh('nproc')));
+  });
+});
+
+describe('measureConnectionCost on loopback', () => {
+  it('measures 2-50 KB of kernel memory per connection and leaves no socket behind', async () => {
+    const handles = tcpHandles();
+    const inuse = tcpInuse();
+    const n = 2000;
+    const m = await measureConnectionCost({ connections: n });
+    expect(m.connections).toBe(n);
+    expect(m.kernelBytesPerConnection).toBeGreaterThanOrEqual(2 * 1024);
+    expect(m.kernelBytesPerConnection).toBeLessThanOrEqual(50 * 1024);
+    expect(m.userBytesPerConnection).toBeGreaterThanOrEqual(0);
+    expect(m.userBytesPerConnection).toBeLessThan(200 * 1024);
+    // the measurement's own sockets were all there while it measured: 2 per connection
+    expect(m.during.sockstat.tcpInuse - m.before.sockstat.tcpInuse).toBeGreaterThanOrEqual(
+      2 * n * 0.95,
+    );
+    // and are gone: nothing on its port (not even TIME_WAIT: closed with RST), no handle open
+    expect(m.port).toBeGreaterThan(0);
+    expect(m.leftBehind).toBe(0);
+    expect(ssOnPort(m.port)).toBe(0);
+    expect(process.getActiveResourcesInfo().filter((r) => /^TCP/.test(r))).toHaveLength(handles);
+    // sockstat back near where it was: its 2n sockets are gone (others may open some meanwhile)
+    expect(tcpInuse() - inuse).toBeLessThan(n);
+    expect(m.after.sockstat.tcpInuse - m.before.sockstat.tcpInuse).toBeLessThan(n);
+  });
+
+  it('stops on abort, rejects with the reason, and closes every socket', async () => {
+    const handles = tcpHandles();
+    const inuse = tcpInuse();
+    const ac = new AbortController();
+    const reason = Object.assign(new Error('stop'), { name: 'AbortError' });
+    setTimeout(() => ac.abort(reason), 30);
+    await expect(
+      measureConnectionCost({ connections: MAX_MEASURE_CONNECTIONS, signal: ac.signal }),
+    ).rejects.toBe(reason);
+    for (let i = 0; i < 40 && tcpInuse() - inuse > 20; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(process.getActiveResourcesInfo().filter((r) => /^TCP/.test(r))).toHaveLength(handles);
+    expect(tcpInuse() - inuse).toBeLessThan(20);
+  });
+
+  it('gives up after its time bound and still closes everything', async () => {
+    const handles = tcpHandles();
+    await expect(measureConnectionCost({ connections: 4000, timeoutMs: 1 })).rejects.toThrow(
+      /longer than 1 ms/,
+    );
+    expect(process.getActiveResourcesInfo().filter((r) => /^TCP/.test(r))).toHaveLength(handles);
+  });
+
+  it('refuses counts out of its bound', async () => {
+    await expect(measureConnectionCost({ connections: 0 })).rejects.toThrow(RangeError);
+    await expect(
+      measureConnectionCost({ connections: MAX_MEASURE_CONNECTIONS + 1 }),
+    ).rejects.toThrow(RangeError);
+  });
+});
+
+describe('fourtuple limits --json', () => {
+  it('prints the limits, the binding one first, and the measurement', async () => {
+    const before = tcpInuse();
+    const r = await cli(['limits', '--json', '--connections', '1000']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    const hard = sh('ulimit -Hn');
+    const nofileHard = j.limits.find((l: { name: string }) => l.name === 'nofile.hard');
+    expect(nofileHard).toMatchObject({ value: hard, scope: 'process' });
+    expect(nofileHard.raise).toMatch(/^prlimit --pid \$\$ --nofile=\d+:\d+$/);
+    for (const l of j.limits) {
+      expect(Object.keys(l)).toEqual(
+        expect.arrayContaining(['name', 'value', 'ceiling', 'scope', 'raise']),
+      );
+      expect(['process', 'system', 'per-destination']).toContain(l.scope);
+      expect(l.ceiling === null || /^\d+$/.test(l.ceiling)).toBe(true);
+    }
+    expect(j.binding).toBe(j.limits[0].name);
+    expect(j.estimate).toBe(j.limits[0].ceiling);
+    expect(j.measured.connections).toBe(1000);
+    expect(j.measured.kernelBytesPerConnection).toBeGreaterThan(2048);
+    expect(j.measured.leftBehind).toBe(0);
+    expect(j.answer).toContain(j.binding);
+    const caps = j.readings.capabilities.value;
+    if (hard === '20000' && !caps.sysResource && sh('ulimit -n') === hard) {
+      // this machine: one process stops at its descriptors, the machine at memory
+      expect(j.binding).toBe('nofile.hard');
+      expect(j.estimate).toBe('10000');
+      expect(j.answer).toContain('cannot raise');
+      if (caps.sysAdmin && caps.initialUserNamespace) expect(j.machine.binding).toBe('memory');
+    }
+    expect(ssOnPort(j.measured.port)).toBe(0);
+    expect(tcpInuse() - before).toBeLessThan(1000);
+  });
+
+  it('prints a table and the answer', async () => {
+    const r = await cli(['limits', '--preset', 'one-client-one-server', '--connections', '500']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/nofile\.hard\s+\d+/);
+    expect(r.stdout).toMatch(/net\.ipv4\.ip_local_port_range\s+\d+ \d+/);
+    expect(r.stdout).toContain('sysctl -w net.ipv4.ip_local_port_range="1024 65535"');
+    expect(r.stdout).toMatch(/Measured: 500 established loopback connections/);
+    expect(r.stdout.replace(/\s+/g, ' ')).toMatch(/one process can hold about [\d,]+ connections/);
+  });
+});
