@@ -113,14 +113,12 @@ function glance(results: ReportInput): string {
     );
   }
   if (results.max) {
-    const stop = results.max.stop;
+    const stop = results.max.stoppedBy;
     cards.push(
       card(
         'held on this machine',
         grouped(results.max.established),
-        stop === undefined
-          ? 'peak concurrent'
-          : `stopped: ${typeof stop === 'string' ? stop : stop.reason}`,
+        stop === undefined ? 'peak concurrent' : `stopped: ${stop.reason}`,
       ),
     );
   } else if (results.limits) {

@@ -373,10 +373,11 @@ export function proofSection(proofs: readonly ProofInput[]): Section {
 // ---------------------------------------------------------------------------------------------
 // practice (max)
 
-function stopText(stop: MaxInput['stop']): { head: string; detail: string } | undefined {
+function stopText(stop: MaxInput['stoppedBy']): { head: string; detail: string } | undefined {
   if (stop === undefined) return undefined;
-  if (typeof stop === 'string') return { head: stop, detail: '' };
-  const what = [stop.errno, stop.limit].filter(Boolean).join(', ');
+  const what = [stop.errno, stop.syscall ? `at ${stop.syscall}` : undefined]
+    .filter(Boolean)
+    .join(' ');
   return {
     head: what ? `${stop.reason} (${what})` : stop.reason,
     detail: [stop.detail, stop.errno ? ERRNO_MEANING[stop.errno] : undefined]
@@ -385,22 +386,30 @@ function stopText(stop: MaxInput['stop']): { head: string; detail: string } | un
   };
 }
 
+/** Seconds since the start (samples carry milliseconds). */
+const secs = (s: MaxSample): number => s.t / 1000;
+
 function rates(series: readonly MaxSample[]): { x: number; y: number }[] {
   return series.map((s, i) => {
-    if (s.rate !== undefined) return { x: s.t, y: s.rate };
+    if (s.rate !== undefined) return { x: secs(s), y: s.rate };
     const prev = series[i - 1];
-    if (!prev || s.t <= prev.t) return { x: s.t, y: 0 };
-    return { x: s.t, y: Math.max(0, (s.established - prev.established) / (s.t - prev.t)) };
+    if (!prev || s.t <= prev.t) return { x: secs(s), y: 0 };
+    const y = ((s.established - prev.established) * 1000) / (s.t - prev.t);
+    return { x: secs(s), y: Math.max(0, y) };
+  });
+}
+
+/** Failures in each sample's interval, from the cumulative counts. */
+function failuresPerInterval(series: readonly MaxSample[], errno: string): number[] {
+  return series.map((s, i) => {
+    const before = i > 0 ? (series[i - 1]!.failures?.[errno] ?? 0) : 0;
+    return Math.max(0, (s.failures?.[errno] ?? 0) - before);
   });
 }
 
 const SERIES_COLORS = ['--c1', '--c2', '--c3', '--c4', '--c5', '--c6'];
 
-export function practiceSection(max: MaxInput, limits: LimitsInput | undefined): Section {
-  const charts: ChartSpec[] = [];
-  const series = max.series ?? [];
-  const peak = toNum(max.established) ?? 0;
-  const stop = stopText(max.stop);
+function practiceCards(max: MaxInput): string {
   const cards: [string, string, string][] = [
     [
       'peak established',
@@ -408,72 +417,91 @@ export function practiceSection(max: MaxInput, limits: LimitsInput | undefined):
       max.requested !== undefined ? `asked for ${grouped(max.requested)}` : '',
     ],
   ];
-  if (max.accepted !== undefined)
+  if (max.accepted !== undefined) {
     cards.push(['accepted', grouped(max.accepted), 'by fourtuple listeners']);
-  if (max.alive !== undefined) {
-    cards.push([
-      'verified alive',
-      grouped(max.alive),
-      max.dead !== undefined ? `${grouped(max.dead)} dead` : 'by an echo',
-    ]);
   }
-  if (max.timeToPeakMs !== undefined) cards.push(['time to peak', duration(max.timeToPeakMs), '']);
-  if (max.rate?.median !== undefined || max.rate?.peak !== undefined) {
+  if (max.alive !== undefined) {
+    const dead = max.dead !== undefined ? `${grouped(max.dead)} dead` : 'by an echo';
+    cards.push(['verified alive', grouped(max.alive), dead]);
+  }
+  const timeToPeak = max.timing?.timeToPeakMs;
+  if (timeToPeak !== undefined) cards.push(['time to peak', duration(timeToPeak), '']);
+  const rate = max.rate;
+  if (rate?.medianPerSec !== undefined || rate?.peakPerSec !== undefined) {
     cards.push([
       'connections per second',
-      grouped(Math.round(max.rate?.median ?? max.rate?.peak ?? 0)),
-      `median${max.rate?.peak !== undefined ? `; peak ${grouped(Math.round(max.rate.peak))}` : ''}`,
+      grouped(Math.round(rate.medianPerSec ?? rate.peakPerSec ?? 0)),
+      `median${rate.peakPerSec !== undefined ? `; peak ${grouped(Math.round(rate.peakPerSec))}` : ''}`,
     ]);
   }
   const mem = max.memory;
-  if (mem?.kernelBytesPerConnection !== undefined || mem?.processBytesPerConnection !== undefined) {
-    const total = (mem.kernelBytesPerConnection ?? 0) + (mem.processBytesPerConnection ?? 0);
+  if (
+    mem?.kernelBytesPerConnection !== undefined ||
+    mem?.processRssBytesPerConnection !== undefined
+  ) {
+    const total =
+      mem.totalBytesPerConnection ??
+      (mem.kernelBytesPerConnection ?? 0) + (mem.processRssBytesPerConnection ?? 0);
     cards.push([
       'memory per connection',
       bytes(total),
-      `kernel ${bytes(mem.kernelBytesPerConnection) || '?'} + processes ${bytes(mem.processBytesPerConnection) || '?'}`,
+      `kernel ${bytes(mem.kernelBytesPerConnection) || '?'} + processes ${bytes(mem.processRssBytesPerConnection) || '?'}`,
     ]);
   }
   if (max.workers !== undefined) cards.push(['worker processes', grouped(max.workers), '']);
-  const cardsHtml = `<div class="cards">${cards
+  return `<div class="cards">${cards
     .map(
       ([k, v, s]) =>
         `<div class="card"><div class="k">${esc(k)}</div><div class="v">${esc(v)}</div>${s ? `<div class="s">${esc(s)}</div>` : ''}</div>`,
     )
     .join('')}</div>`;
+}
+
+/** Ceilings worth a line on the connections chart: the run's own, and system-wide limits. */
+function ceilingCandidates(max: MaxInput, limits: LimitsInput | undefined) {
+  const out: { name: string; value: number }[] = [];
+  const add = (name: string, v: number | undefined): void => {
+    if (v !== undefined && Number.isFinite(v) && !out.some((c) => c.name === name)) {
+      out.push({ name, value: v });
+    }
+  };
+  const requested = toNum(max.requested);
+  add('requested', requested);
+  const planned = toNum(max.planned);
+  if (planned !== requested) add('planned', planned);
+  for (const c of max.ceilings ?? []) add(c.name, toNum(c.value));
+  add('fs.file-max', max.limits?.fileMax);
+  // per-process and per-destination limits bound one process or one pair, not the whole run
+  for (const l of limits?.limits ?? []) {
+    if (l.applies === false) continue;
+    if (l.scope !== undefined && !/system|machine/i.test(l.scope)) continue;
+    add(l.name, toNum(l.ceiling ?? undefined));
+  }
+  return out;
+}
+
+export function practiceSection(max: MaxInput, limits: LimitsInput | undefined): Section {
+  const charts: ChartSpec[] = [];
+  const series = max.series ?? [];
+  const peak = toNum(max.established) ?? 0;
+  const stop = stopText(max.stoppedBy);
   const callout = stop
     ? `<div class="callout"><span class="icon" aria-hidden="true">!</span><div><strong>Stopped: ${esc(stop.head)}</strong>${stop.detail ? `<span>${esc(stop.detail)}</span>` : ''}</div></div>`
     : '';
 
   let chartsHtml = '';
   if (series.length) {
-    const t0 = series[0]!.t;
-    const t1 = series[series.length - 1]!.t;
-    // limits drawn as lines: those within reach of the run, the rest named in the caption
-    const candidates: { name: string; value: number }[] = [];
-    const requested = toNum(max.requested);
-    if (requested !== undefined) candidates.push({ name: 'requested', value: requested });
-    for (const c of max.ceilings ?? []) {
-      const v = toNum(c.value);
-      if (v !== undefined) candidates.push({ name: c.name, value: v });
-    }
-    // per-process and per-destination limits bound one process or one pair, not the whole run
-    for (const l of limits?.limits ?? []) {
-      if (l.applies === false) continue;
-      if (l.scope !== undefined && !/system|machine/i.test(l.scope)) continue;
-      const v = toNum(l.ceiling ?? undefined);
-      if (v !== undefined && !candidates.some((c) => c.name === l.name))
-        candidates.push({ name: l.name, value: v });
-    }
+    const t0 = secs(series[0]!);
+    const t1 = secs(series[series.length - 1]!);
+    const candidates = ceilingCandidates(max, limits);
     const top = Math.max(peak, ...series.map((s) => s.established));
     const shown = candidates.filter((c) => c.value <= top * 4).slice(0, 4);
     const off = candidates.filter((c) => !shown.includes(c));
     const peakSample = series.reduce((a, s) => (s.established > a.established ? s : a), series[0]!);
-    const peakT = max.timeToPeakMs !== undefined ? t0 + max.timeToPeakMs / 1000 : peakSample.t;
     const connSeries: ChartSeries[] = [
       {
         label: 'established',
-        data: series.map((s) => ({ x: s.t, y: s.established })),
+        data: series.map((s) => ({ x: secs(s), y: s.established })),
         color: '--c1',
       },
       ...shown.map((c, i) => ({
@@ -482,14 +510,14 @@ export function practiceSection(max: MaxInput, limits: LimitsInput | undefined):
           { x: t0, y: c.value },
           { x: t1, y: c.value },
         ],
-        color: ['--bad', '--warn', '--c5', '--c6', '--c3'][i]!,
+        color: ['--bad', '--warn', '--c5', '--c6'][i]!,
         style: 'limit' as const,
       })),
     ];
     if (stop) {
       connSeries.push({
         label: `stopped: ${stop.head}`,
-        data: [{ x: peakT, y: peakSample.established }],
+        data: [{ x: secs(peakSample), y: peakSample.established }],
         color: '--warn',
         style: 'marker',
       });
@@ -511,25 +539,38 @@ export function practiceSection(max: MaxInput, limits: LimitsInput | undefined):
       y: { title: 'connections per second', unit: 'rate', min: 0 },
     };
     charts.push(conn, rate);
+    chartsHtml +=
+      figure(
+        conn,
+        `Dashed lines are ceilings within reach of this run${off.length ? `; off the chart: ${off.map((c) => `${c.name} ${grouped(Math.round(c.value))}`).join(', ')}` : ''}.`,
+        false,
+        'Connections over time',
+      ) +
+      figure(
+        rate,
+        'New established connections per second, per sample interval.',
+        false,
+        'Connection rate',
+      );
+
     const memSeries: ChartSeries[] = [];
-    const withKernel = series.filter((s) => s.kernelBytes !== undefined);
-    const withProc = series.filter((s) => s.processBytes !== undefined);
-    if (withKernel.length) {
+    const withSlab = series.filter((s) => s.slabBytes !== undefined);
+    const slab0 = max.memory?.slabBeforeBytes ?? withSlab[0]?.slabBytes ?? 0;
+    const withRss = series.filter((s) => s.rssBytes !== undefined);
+    if (withSlab.length) {
       memSeries.push({
-        label: 'kernel (Slab)',
-        data: withKernel.map((s) => ({ x: s.established, y: s.kernelBytes! })),
+        label: 'kernel (Slab growth)',
+        data: withSlab.map((s) => ({ x: s.established, y: Math.max(0, s.slabBytes! - slab0) })),
         color: '--c5',
       });
     }
-    if (withProc.length) {
+    if (withRss.length) {
       memSeries.push({
         label: 'fourtuple processes (RSS)',
-        data: withProc.map((s) => ({ x: s.established, y: s.processBytes! })),
+        data: withRss.map((s) => ({ x: s.established, y: s.rssBytes! })),
         color: '--c2',
       });
     }
-    const errnos = [...new Set(series.flatMap((s) => Object.keys(s.failures ?? {})))].sort();
-    let memFig = '';
     if (memSeries.length) {
       const memChart: ChartSpec = {
         id: chartId('memory'),
@@ -540,83 +581,78 @@ export function practiceSection(max: MaxInput, limits: LimitsInput | undefined):
         y: { title: 'memory', unit: 'bytes', min: 0 },
       };
       charts.push(memChart);
-      memFig = figure(
+      chartsHtml += figure(
         memChart,
-        'Kernel memory (Slab above its baseline) and the resident memory of every fourtuple process.',
+        'Kernel memory (growth of Slab since the start) and the resident memory of every fourtuple process.',
         false,
         'Memory against connections',
       );
     }
-    let failFig: string;
+    const errnos = [...new Set(series.flatMap((s) => Object.keys(s.failures ?? {})))].sort();
+    const perInterval = new Map(errnos.map((e) => [e, failuresPerInterval(series, e)] as const));
     if (errnos.length) {
       const failChart: ChartSpec = {
         id: chartId('failures'),
         kind: 'stacked',
         title: 'Failed connection attempts per interval, by errno',
-        labels: series.map((s) => `${+s.t.toFixed(1)}`),
+        labels: series.map((s) => `${+secs(s).toFixed(1)}`),
         series: errnos.map((e, i) => ({
           label: e,
-          data: series.map((s) => s.failures?.[e] ?? 0),
+          data: perInterval.get(e)!,
           color: SERIES_COLORS[(i + 3) % SERIES_COLORS.length]!,
         })),
         x: { title: 'seconds since start' },
         y: { title: 'failures', unit: 'count', min: 0 },
       };
       charts.push(failChart);
-      failFig = figure(
+      chartsHtml += figure(
         failChart,
         `Failed attempts per sample interval: ${errnos.map((e) => `${e} (${ERRNO_MEANING[e] ?? 'see errno(3)'})`).join('; ')}.`,
         false,
         'Failures by errno',
       );
     } else {
-      failFig =
+      chartsHtml +=
         '<figure><h4>Failures by errno</h4><p class="muted">No connection attempt failed during the run.</p></figure>';
     }
-    const inner = (spec: ChartSpec, h: string, caption: string): string =>
-      figure(spec, caption, false, h);
-    chartsHtml =
-      `<div class="charts2">` +
-      inner(
-        conn,
-        'Connections over time',
-        `Dashed lines are ceilings within reach of this run${off.length ? `; off the chart: ${off.map((c) => `${c.name} ${grouped(Math.round(c.value))}`).join(', ')}` : ''}.`,
-      ) +
-      inner(
-        rate,
-        'Connection rate',
-        'New established connections per second, per sample interval.',
-      ) +
-      memFig +
-      failFig +
-      '</div><p class="js-note">The charts need JavaScript; the table below has the same samples.</p>';
+    chartsHtml = `<div class="charts2">${chartsHtml}</div><p class="js-note">The charts need JavaScript; the table below has the same samples.</p>`;
+
     // a readable sample of the time series, without JS
     const stride = Math.max(1, Math.ceil(series.length / 24));
-    const sampled = series.filter((_, i) => i % stride === 0 || i === series.length - 1);
-    const rateBy = new Map(rates(series).map((r) => [r.x, r.y]));
+    const rateAt = rates(series);
+    const rows = series
+      .map((s, i) => ({ s, i }))
+      .filter(({ i }) => i % stride === 0 || i === series.length - 1)
+      .map(({ s, i }) => {
+        const fails = errnos
+          .map((e) => [e, perInterval.get(e)![i] ?? 0] as const)
+          .filter(([, n]) => n > 0)
+          .map(([e, n]) => `${errnoHtml(e)} ${grouped(n)}`)
+          .join(', ');
+        return (
+          `<tr><td class="num">${secs(s).toFixed(1)}</td><td class="num">${grouped(s.established)}</td>` +
+          `<td class="num">${grouped(Math.round(rateAt[i]!.y))}</td>` +
+          `<td class="num">${s.slabBytes !== undefined ? bytes(Math.max(0, s.slabBytes - slab0)) : ''}</td>` +
+          `<td class="num">${bytes(s.rssBytes)}</td><td>${fails}</td></tr>`
+        );
+      });
     chartsHtml +=
-      `<details><summary>The time series as a table (${sampled.length} of ${series.length} samples)</summary><div class="table-wrap"><table>` +
-      '<thead><tr><th class="num">t (s)</th><th class="num">established</th><th class="num">per second</th><th class="num">kernel memory</th><th class="num">process memory</th><th>failures</th></tr></thead><tbody>' +
-      sampled
-        .map(
-          (s) =>
-            `<tr><td class="num">${s.t.toFixed(1)}</td><td class="num">${grouped(s.established)}</td><td class="num">${grouped(Math.round(rateBy.get(s.t) ?? 0))}</td>` +
-            `<td class="num">${bytes(s.kernelBytes)}</td><td class="num">${bytes(s.processBytes)}</td>` +
-            `<td>${Object.entries(s.failures ?? {})
-              .filter(([, n]) => n > 0)
-              .map(([e, n]) => `${errnoHtml(e)} ${grouped(n)}`)
-              .join(', ')}</td></tr>`,
-        )
-        .join('') +
-      '</tbody></table></div></details>';
+      `<details><summary>The time series as a table (${rows.length} of ${series.length} samples)</summary><div class="table-wrap"><table>` +
+      '<thead><tr><th class="num">t (s)</th><th class="num">established</th><th class="num">per second</th><th class="num">kernel memory</th><th class="num">process memory</th><th>failures in the interval</th></tr></thead>' +
+      `<tbody>${rows.join('')}</tbody></table></div></details>`;
   }
+  const totals = Object.entries(max.failures ?? {}).filter(([, n]) => n > 0);
+  const failHtml = totals.length
+    ? `<p>Failed attempts in the whole run: ${totals.map(([e, n]) => `${errnoHtml(e)} ${grouped(n)}`).join(', ')}.</p>`
+    : '';
   return {
     id: 'practice',
     title: 'Practice',
     html:
       '<p class="intro">As many concurrent connections as this machine allows, held and verified alive by an echo, and what stopped the ramp.</p>' +
       callout +
-      cardsHtml +
+      practiceCards(max) +
+      failHtml +
       (chartsHtml ? `<div style="margin-top:20px">${chartsHtml}</div>` : ''),
     charts,
   };

@@ -162,40 +162,60 @@ export interface LimitsInput {
 }
 
 // ---------------------------------------------------------------------------------------------
-// max (issue 7, `fourtuple max --json`)
+// max (issue 7, `fourtuple max --json`; src/scale MaxResult fits this shape)
 
-/** One sample of the run's time series (about one a second). */
+/** One sample of the run's time series (about one a second, ramp and hold). */
 export interface MaxSample {
-  /** seconds since the run started */
+  /** ms since the ramp started */
   t: number;
   /** concurrent established connections at t */
   established: number;
-  /** connections per second over the last interval; derived from `established` when absent */
+  accepted?: number;
+  /** connections established per second over the last interval; derived when absent */
   rate?: number;
-  /** failures during the last interval, by errno name */
+  /** failed attempts so far (cumulative), by errno name */
   failures?: Readonly<Record<string, number>>;
-  /** kernel memory (Slab delta from the baseline), bytes */
-  kernelBytes?: number;
-  /** RSS of all fourtuple processes, bytes */
-  processBytes?: number;
+  /** /proc/meminfo Slab at t, bytes (the kernel's share is the growth from the first sample) */
+  slabBytes?: number;
+  /** resident memory of all fourtuple processes at t, bytes */
+  rssBytes?: number;
+  memAvailableBytes?: number;
 }
 
 export interface MaxInput {
   /** connections asked for (a number, or 'auto') */
   requested?: Count;
-  /** peak concurrent established */
+  /** connections the plan aimed for */
+  planned?: Count;
+  workers?: number;
+  /** peak concurrent established (client ends) */
   established: Count;
   accepted?: Count;
   alive?: Count;
   dead?: Count;
-  timeToPeakMs?: number;
-  rate?: { median?: number; peak?: number };
-  memory?: { kernelBytesPerConnection?: number; processBytesPerConnection?: number };
-  workers?: number;
-  /** why the ramp stopped: a sentence, or its errno/limit and a detail */
-  stop?: string | { reason: string; errno?: string; limit?: string; detail?: string };
+  /** failed attempts in the whole run, by errno name */
+  failures?: Readonly<Record<string, number>>;
+  /** why the ramp stopped */
+  stoppedBy?: { reason: string; detail?: string; errno?: string; syscall?: string };
+  timing?: { timeToPeakMs?: number; rampMs?: number; holdMs?: number; verifyMs?: number };
+  rate?: { medianPerSec?: number; peakPerSec?: number; meanPerSec?: number };
+  memory?: {
+    kernelBytesPerConnection?: number;
+    processRssBytesPerConnection?: number;
+    totalBytesPerConnection?: number;
+    slabBeforeBytes?: number;
+  };
+  /** the limits the run met, as the run read them */
+  limits?: {
+    nofileHard?: number;
+    fileMax?: number;
+    ephemeralPorts?: number;
+    memTotalBytes?: number;
+    memAvailableBytes?: number;
+    cores?: number;
+  };
   series?: readonly MaxSample[];
-  /** ceilings to draw as horizontal lines on the connections chart (besides `limits`') */
+  /** more ceilings to draw as horizontal lines on the connections chart */
   ceilings?: readonly { name: string; value: Count }[];
 }
 

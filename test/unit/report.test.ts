@@ -62,7 +62,7 @@ describe('renderReport', () => {
     expect(text).toContain('one 4-tuple seen from both ends');
     expect(text).toContain('EADDRNOTAVAIL');
     expect(text).toContain('800,000');
-    expect(text).toContain('Stopped: descriptor limit of the worker processes');
+    expect(text).toContain('Stopped: wall (EMFILE at socket)');
     expect(text).toContain('nofile.hard');
     expect(text).toContain('6.18.0-fixture');
     // the tables are in the markup itself, not built by a script
@@ -249,5 +249,13 @@ describe('fourtuple tour writes the report', () => {
     const bad = await cli(['tour', '--out', out, '--skip', 'nope']);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim()).toBe('fourtuple tour: --skip must be one of theory (got "nope")');
+  });
+});
+
+describe('the real result types fit the report', () => {
+  it('MaxResult from src/scale is a MaxInput', async () => {
+    type MaxResult = import('../../src/scale/coordinator.js').MaxResult;
+    const fits = (r: MaxResult): ReportInput => ({ max: r });
+    expect(typeof fits).toBe('function');
   });
 });

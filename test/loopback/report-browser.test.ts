@@ -1,0 +1,181 @@
+/**
+ * Opens the generated report in headless Chromium (Debian's, driven by playwright-core) and
+ * checks it the way a reader would see it: no console error, no network request, every chart
+ * drawn with its series, the proof graph's edges. Saves screenshots to test-output/.
+ *
+ * The theory comes from real library calls; the other parts are the rendering fixture
+ * (test/fixtures/report-render-sample.ts), not measurements.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { type BrowserContext, type BrowserContextOptions, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderReport } from '../../src/report/index.js';
+import { internetTheory, theory } from '../../src/theory/index.js';
+import {
+  FIXTURE_EXPERIMENTS,
+  FIXTURE_FAILURE_ERRNOS,
+  FIXTURE_LIMITS,
+  FIXTURE_MACHINE,
+  FIXTURE_MAX,
+  FIXTURE_PROOFS,
+} from '../fixtures/report-render-sample.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const installed = existsSync(CHROMIUM);
+if (!installed && process.env.CI === 'true') {
+  throw new Error(`${CHROMIUM} is missing: .ci/run installs Debian's chromium for this test`);
+}
+const OUT = join(import.meta.dirname, '..', '..', 'test-output');
+
+describe.skipIf(!installed)(
+  `report in headless Chromium${installed ? '' : ` (skipped: ${CHROMIUM} not installed; apt-get install chromium)`}`,
+  () => {
+    let file: string;
+    const profiles: string[] = [];
+
+    /** A fresh Chromium with its own temporary profile (the only way to pass --user-data-dir). */
+    async function open(options: BrowserContextOptions = {}): Promise<BrowserContext> {
+      const profile = mkdtempSync(join(tmpdir(), 'fourtuple-chromium-'));
+      profiles.push(profile);
+      return chromium.launchPersistentContext(profile, {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
+        ...options,
+      });
+    }
+
+    beforeAll(() => {
+      const html = renderReport({
+        theory: { seed: theory({ machines: 2n, ports: 3n }), ipv4: internetTheory('ipv4') },
+        experiments: { experiments: FIXTURE_EXPERIMENTS },
+        proof: FIXTURE_PROOFS,
+        limits: FIXTURE_LIMITS,
+        max: FIXTURE_MAX,
+        machine: FIXTURE_MACHINE,
+      });
+      mkdirSync(OUT, { recursive: true });
+      file = join(OUT, 'report.html');
+      writeFileSync(file, html);
+    });
+
+    afterAll(() => {
+      for (const p of profiles) rmSync(p, { recursive: true, force: true });
+    });
+
+    for (const scheme of ['light', 'dark'] as const) {
+      it(`${scheme}: renders every chart with no console error and no network request`, async () => {
+        const context = await open({
+          viewport: { width: 1280, height: 900 },
+          colorScheme: scheme,
+          deviceScaleFactor: 1,
+        });
+        const page = context.pages()[0] ?? (await context.newPage());
+        const errors: string[] = [];
+        const requests: string[] = [];
+        page.on('console', (m) => {
+          if (m.type() === 'error' || m.type() === 'warning')
+            errors.push(`${m.type()}: ${m.text()}`);
+        });
+        page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+        await page.route('**/*', (route) => {
+          const url = route.request().url();
+          if (url.startsWith('file:') || url.startsWith('data:')) return route.continue();
+          requests.push(url);
+          return route.abort();
+        });
+        page.on('request', (r) => {
+          const url = r.url();
+          if (!url.startsWith('file:') && !url.startsWith('data:') && !requests.includes(url)) {
+            requests.push(url);
+          }
+        });
+        await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+
+        const charts = await page.evaluate(() => {
+          const w = window as unknown as {
+            Chart?: { getChart(c: HTMLCanvasElement): { data: { datasets: unknown[] } } };
+          };
+          return [...document.querySelectorAll('canvas')].map((c) => {
+            const ctx = c.getContext('2d')!;
+            const { data } = ctx.getImageData(0, 0, c.width, c.height);
+            let painted = 0;
+            for (let i = 3; i < data.length; i += 4) if (data[i]! > 0) painted++;
+            return {
+              id: c.id,
+              expected: Number(c.dataset.series),
+              datasets: w.Chart?.getChart(c)?.data.datasets.length ?? 0,
+              width: c.width,
+              painted,
+            };
+          });
+        });
+        const summary = Object.fromEntries(
+          charts.map((c) => [c.id.replace(/-\d+$/, ''), c.datasets] as const),
+        );
+        // what the results imply: 1 series per theory chart; the failures chart one per errno
+        expect(charts).toHaveLength(6);
+        expect(summary['chart-theory']).toBe(1);
+        expect(summary['chart-failures']).toBe(FIXTURE_FAILURE_ERRNOS.length);
+        expect(summary['chart-memory']).toBe(2);
+        for (const c of charts) {
+          expect(c.datasets, c.id).toBe(c.expected);
+          expect(c.width, c.id).toBeGreaterThan(100);
+          expect(c.painted, `${c.id} has painted pixels`).toBeGreaterThan(2000);
+        }
+
+        const graphs = await page.$$eval('svg.graph', (svgs) =>
+          svgs.map((s) => ({
+            declared: Number(s.getAttribute('data-edges')),
+            edges: s.querySelectorAll('.edge').length,
+            loops: s.querySelectorAll('.e-self').length,
+            box: s.getBoundingClientRect().width,
+          })),
+        );
+        expect(graphs.map((g) => g.edges)).toEqual([21, 78]);
+        expect(graphs.map((g) => g.loops)).toEqual([6, 12]);
+        for (const g of graphs) expect(g.box).toBeGreaterThan(200);
+
+        // the tables are there and visible
+        const tables = await page.$$eval(
+          'table',
+          (t) => t.filter((x) => x.offsetHeight > 0).length,
+        );
+        expect(tables).toBeGreaterThanOrEqual(8);
+
+        await page.screenshot({
+          path: join(OUT, scheme === 'light' ? 'report.png' : 'report-dark.png'),
+          fullPage: true,
+        });
+        expect(errors).toEqual([]);
+        expect(requests).toEqual([]);
+        await context.close();
+      });
+    }
+
+    it('reads without JavaScript: the tables and numbers are in the page', async () => {
+      const context = await open({ javaScriptEnabled: false });
+      const page = context.pages()[0] ?? (await context.newPage());
+      await page.goto(pathToFileURL(file).href);
+      const text = await page.innerText('#theory');
+      expect(text).toMatch(/exact\s+21/);
+      expect(text).toMatch(/popular 4-tuple\s+36/);
+      expect(await page.$$eval('.chart', (c) => c.filter((x) => x.offsetHeight > 0).length)).toBe(
+        0,
+      );
+      await context.close();
+    });
+  },
+);
