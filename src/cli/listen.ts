@@ -1,5 +1,6 @@
 /** `fourtuple listen`: the echo listener. */
 import { type ListenerEvent, startListener } from '../endpoints/listener.js';
+import { errnoMeaning } from '../sockets/errno.js';
 import { intFlag, parseIp, stringFlag } from './_args.js';
 import type { Command } from './_command.js';
 import { toJson } from './_output.js';
@@ -13,6 +14,8 @@ export function formatListenerEvent(e: ListenerEvent): string {
       return `accept ${e.local} <- ${e.remote}`;
     case 'data':
       return `data   ${e.local} <- ${e.remote}: ${e.bytes} bytes "${e.text}"`;
+    case 'error':
+      return `error  ${e.local}: ${e.syscall} ${e.error} (${errnoMeaning(e.error)}); still listening`;
     case 'close':
       return `close  ${e.local} <- ${e.remote}: in ${e.bytesIn} B, out ${e.bytesOut} B${e.error ? ` (${e.error})` : ''}`;
   }
@@ -30,7 +33,7 @@ then closes every connection.
 
 Options:
   --host IP          address to listen on, IPv4 or IPv6 (default 0.0.0.0)
-  --port P           port, 1 to 65535 (default 3000)
+  --port P           port, 0 to 65535 (default 3000; 0 lets the kernel choose)
   --tag NAME         echo prefix (default: the listener's ip:port)
   --reuseaddr        SO_REUSEADDR on (default); --no-reuseaddr turns it off
   --reuseport        SO_REUSEPORT on (default off)
@@ -48,7 +51,7 @@ Options:
   },
   async run({ values, io, signal }) {
     const host = parseIp('host', stringFlag(values, 'host', '0.0.0.0')!).host;
-    const port = intFlag(values, 'port', 1, 65535, 3000);
+    const port = intFlag(values, 'port', 0, 65535, 3000);
     const backlog = intFlag(values, 'backlog', 1, 65535, 511);
     const tag = stringFlag(values, 'tag');
     const netnsPath = hostNsFlag(values);

@@ -284,7 +284,7 @@ export class Engine {
    * Sends one byte on every established client socket; each server socket echoes it; counts
    * the clients that read their echo before `timeoutMs`.
    */
-  async verify(timeoutMs: number, sliceMs = 20): Promise<VerifyResult> {
+  async verify(timeoutMs: number, stallMs = 3000, sliceMs = 20): Promise<VerifyResult> {
     const t0 = performance.now();
     const c = this.c;
     this.alive = 0;
@@ -299,9 +299,17 @@ export class Engine {
       }
     }
     const deadline = t0 + timeoutMs;
+    // On loopback an echo takes microseconds: when nothing has arrived for `stallMs`, the rest
+    // will not (a client whose server end was never accepted, after EMFILE, has nobody to echo).
+    let lastProgress = performance.now();
+    let seen = 0;
     while (this.alive < expected && performance.now() < deadline) {
       const until = performance.now() + sliceMs;
       while (this.alive < expected && performance.now() < until) this.poll(1);
+      if (this.alive + this.echoed !== seen) {
+        seen = this.alive + this.echoed;
+        lastProgress = performance.now();
+      } else if (performance.now() - lastProgress > stallMs) break;
       await new Promise((r) => setImmediate(r));
     }
     return {

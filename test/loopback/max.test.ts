@@ -1,0 +1,167 @@
+/**
+ * `max` against the real kernel on loopback: a small run (20,000 connections) must establish,
+ * accept and verify every one and leave /proc/net/sockstat where it found it; a tiny cap or a
+ * tiny descriptor budget must name the right wall; interrupting the run leaves nothing behind.
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseSockstat } from '../../src/limits/procfs.js';
+import { runMax } from '../../src/scale/coordinator.js';
+import { BIN } from '../helpers/cli.js';
+
+const sockstat = () => parseSockstat(readFileSync('/proc/net/sockstat', 'utf8'))!;
+
+/** pids of live processes whose command line runs the max worker */
+function workerPids(): number[] {
+  const pids: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      if (cmd.includes('scale/worker.js')) pids.push(Number(d));
+    } catch {
+      // gone
+    }
+  }
+  return pids;
+}
+
+describe('fourtuple max on loopback', () => {
+  it('opens 20,000 connections: established = accepted = alive = requested, and teardown is clean', async () => {
+    const before = sockstat();
+    const r = await runMax({ connections: 20_000, holdMs: 200, verifyTimeoutMs: 20_000 });
+    console.log(
+      `max 20k: ${r.workers} workers, ramp ${r.timing.rampMs} ms, mean ${r.rate.meanPerSec}/s, ` +
+        `kernel ${r.memory.kernelBytesPerConnection} B/conn, RSS ${r.memory.processRssBytesPerConnection} B/conn`,
+    );
+    expect(r.established).toBe(20_000);
+    expect(r.accepted).toBe(20_000);
+    expect(r.alive).toBe(20_000);
+    expect(r.dead).toBe(0);
+    expect(r.failures).toEqual({});
+    expect(r.stoppedBy.reason).toBe('target');
+    // 20,000 connections x 2 descriptors do not fit one worker under a 20000 limit.
+    expect(r.workers).toBeGreaterThanOrEqual(Math.ceil(40_000 / r.fdsPerWorker));
+    // other programs open and close sockets meanwhile: allow them a little
+    expect(r.sockstat.peak.tcpInuse - before.tcpInuse).toBeGreaterThanOrEqual(39_000);
+    expect(r.sockstat.clean).toBe(true);
+    expect(r.sockstat.after.tcpTimeWait - before.tcpTimeWait).toBeLessThan(50);
+    // the kernel's cost is real and plausible: a few KB per connection (two sockets)
+    expect(r.memory.kernelBytesPerConnection).toBeGreaterThan(2_000);
+    expect(r.memory.kernelBytesPerConnection).toBeLessThan(40_000);
+    expect(workerPids()).toEqual([]);
+  });
+
+  it('a tiny descriptor budget names EMFILE and the worker limit as the wall', async () => {
+    const r = await runMax({
+      connections: 1000,
+      workers: 1,
+      fdsPerWorker: 200,
+      holdMs: 0,
+    });
+    expect(r.stoppedBy.reason).toBe('wall');
+    expect(r.stoppedBy.errno).toBe('EMFILE');
+    expect(r.stoppedBy.detail).toMatch(/descriptor limit \(RLIMIT_NOFILE 200\)/);
+    expect(r.established).toBeGreaterThan(0);
+    // Every socket the worker holds is a descriptor: both ends together stay under 200.
+    expect(r.established + r.accepted).toBeLessThanOrEqual(200);
+    // Only connections whose server end was accepted can echo.
+    expect(r.alive).toBeLessThanOrEqual(r.accepted);
+    expect(r.alive).toBeGreaterThan(0);
+    expect(r.failures['EMFILE']).toBeGreaterThan(0);
+    expect(r.sockstat.clean).toBe(true);
+  });
+
+  it('a cap of 500 stops at exactly 500 and says the target was reached', async () => {
+    const r = await runMax({ connections: 500, holdMs: 0 });
+    expect(r.established).toBe(500);
+    expect(r.alive).toBe(500);
+    expect(r.stoppedBy.reason).toBe('target');
+    expect(r.workers).toBe(1);
+  });
+
+  it('with --target only connects, to a listener in another process, and verifies the echo', async () => {
+    const listener = spawn(
+      process.execPath,
+      [BIN, 'listen', '--host', '127.0.0.1', '--port', '0', '--json'],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        listener.stdout.setEncoding('utf8').once('data', (d: string) => resolve(d.split('\n')[0]!));
+        listener.once('exit', () => reject(new Error('listener exited')));
+      });
+      const local = (JSON.parse(line) as { local: string }).local;
+      const port = Number(local.split(':').pop());
+      const r = await runMax({
+        connections: 300,
+        targets: [{ host: '127.0.0.1', port }],
+        holdMs: 0,
+      });
+      expect(r.mode).toBe('target');
+      expect(r.established).toBe(300);
+      expect(r.alive).toBe(300);
+    } finally {
+      listener.kill('SIGTERM');
+    }
+  });
+
+  it('SIGINT during the hold: exit 130 within 5 s, no worker left, sockets closed', async () => {
+    const before = sockstat();
+    const child = spawn(
+      process.execPath,
+      [BIN, 'max', '--connections', '4000', '--hold', '60s', '--json-stream'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+    });
+    // wait for the hold phase
+    const deadline = Date.now() + 30_000;
+    while (!out.includes('"phase":"hold"') && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(out).toContain('"phase":"hold"');
+    const t0 = Date.now();
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(code).toBe(130);
+    expect(workerPids()).toEqual([]);
+    // sockets freed (the kernel does it asynchronously: allow a moment)
+    let after = sockstat();
+    for (let i = 0; i < 50 && after.tcpInuse > before.tcpInuse + 50; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      after = sockstat();
+    }
+    expect(after.tcpInuse).toBeLessThanOrEqual(before.tcpInuse + 50);
+    expect(after.tcpTimeWait).toBeLessThanOrEqual(before.tcpTimeWait + 50);
+  });
+
+  it('SIGKILL of the coordinator: the workers notice and exit on their own within 5 s', async () => {
+    const child = spawn(
+      process.execPath,
+      [BIN, 'max', '--connections', '2000', '--hold', '60s', '--json-stream'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+    });
+    const deadline = Date.now() + 30_000;
+    while (!out.includes('"phase":"hold"') && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(workerPids().length).toBeGreaterThan(0);
+    child.kill('SIGKILL');
+    const t0 = Date.now();
+    while (workerPids().length > 0 && Date.now() - t0 < 5000) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(workerPids()).toEqual([]);
+  });
+});
