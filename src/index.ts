@@ -46,6 +46,7 @@ export {
 export {
   type ConnectionCost,
   customShape,
+  known,
   type Limit,
   type LimitsOptions,
   type LimitsReading,

@@ -121,8 +121,11 @@ export function formatLimits(r: LimitsResult): string {
       wrap(
         `Measured: ${groupDigits(m.connections)} established loopback connections in ${m.durationMs} ms ` +
           `cost ${showBytes(m.kernelBytesPerConnection)} of kernel memory each (Slab, both ends) ` +
-          `and ${showBytes(m.userBytesPerConnection)} in the ${m.holder} holder (RSS); MemAvailable ` +
-          `fell ${showBytes(Math.max(0, m.memAvailableBytesPerConnection))} per connection. All closed ` +
+          `and ${showBytes(m.userBytesPerConnection)} in the ${m.holder} holder (RSS); ` +
+          (m.memAvailableBytesPerConnection > 0
+            ? `MemAvailable fell ${showBytes(m.memAvailableBytesPerConnection)} per connection (kernel and holder together, noisier). `
+            : 'MemAvailable moved with other programs too much to say. ') +
+          'All closed ' +
           `with RST: TCP inuse ${m.before.sockstat.tcpInuse} -> ${m.during.sockstat.tcpInuse} -> ` +
           `${m.after.sockstat.tcpInuse}, ${m.leftBehind} left behind.`,
       ),
