@@ -64,5 +64,43 @@ export {
   type Shape,
 } from './limits/index.js';
 export { ephemeralPortRange, type PortRange, parsePortRange } from './limits/procfs.js';
+export {
+  type Endpoint,
+  type HeartbeatEvent,
+  type HeartbeatOptions,
+  type HeartbeatResult,
+  heartbeat,
+  type Listener,
+  type ListenerEvent,
+  type ListenerOptions,
+  type OpenConnection,
+  type OpenOptions,
+  openConnection,
+  startListener,
+} from './endpoints/index.js';
+export {
+  defaultMemoryFloor,
+  type MaxOptions,
+  type MaxResult,
+  type Plan as MaxPlan,
+  type Progress as MaxProgress,
+  planMax,
+  runMax,
+  type Sample as MaxSample,
+  type StopReason,
+} from './scale/coordinator.js';
+export {
+  ERRNO_MEANING,
+  type ErrnoInfo,
+  type ErrnoName,
+  errnoMeaning,
+  errnoName,
+  errnoNumber,
+  lookupErrno,
+  RawSocket,
+  type SockAddr,
+  type SocketOptions,
+  withNetns,
+} from './sockets/index.js';
 export * from './report/index.js';
 export * from './theory/index.js';
