@@ -1,4 +1,19 @@
 /** fourtuple's library: every capability the CLI offers, as functions that return data. */
+
+export {
+  type Endpoint,
+  type HeartbeatEvent,
+  type HeartbeatOptions,
+  type HeartbeatResult,
+  heartbeat,
+  type Listener,
+  type ListenerEvent,
+  type ListenerOptions,
+  type OpenConnection,
+  type OpenOptions,
+  openConnection,
+  startListener,
+} from './endpoints/index.js';
 export * from './errors.js';
 export {
   CATALOGUE as EXPERIMENT_CATALOGUE,
@@ -64,20 +79,7 @@ export {
   type Shape,
 } from './limits/index.js';
 export { ephemeralPortRange, type PortRange, parsePortRange } from './limits/procfs.js';
-export {
-  type Endpoint,
-  type HeartbeatEvent,
-  type HeartbeatOptions,
-  type HeartbeatResult,
-  heartbeat,
-  type Listener,
-  type ListenerEvent,
-  type ListenerOptions,
-  type OpenConnection,
-  type OpenOptions,
-  openConnection,
-  startListener,
-} from './endpoints/index.js';
+export * from './report/index.js';
 export {
   defaultMemoryFloor,
   type MaxOptions,
@@ -102,5 +104,4 @@ export {
   type SocketOptions,
   withNetns,
 } from './sockets/index.js';
-export * from './report/index.js';
 export * from './theory/index.js';

@@ -17,6 +17,7 @@ import {
   proofSection,
   resetChartIds,
   type Section,
+  stopWords,
   theorySection,
 } from './sections.js';
 import { STYLE } from './style.js';
@@ -118,7 +119,7 @@ function glance(results: ReportInput): string {
       card(
         'held on this machine',
         grouped(results.max.established),
-        stop === undefined ? 'peak concurrent' : `stopped: ${stop.reason}`,
+        stop === undefined ? 'peak concurrent' : `stopped by ${stopWords(stop)}`,
       ),
     );
   } else if (results.limits) {

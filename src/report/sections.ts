@@ -373,13 +373,30 @@ export function proofSection(proofs: readonly ProofInput[]): Section {
 // ---------------------------------------------------------------------------------------------
 // practice (max)
 
-function stopText(stop: MaxInput['stoppedBy']): { head: string; detail: string } | undefined {
-  if (stop === undefined) return undefined;
+/** src/scale's stop reasons in words. */
+const STOP_WORDS: Readonly<Record<string, string>> = {
+  target: 'reached the requested count',
+  duration: 'ran out of time (--duration)',
+  'memory-guard': 'the memory guard (MemAvailable reached the floor)',
+  wall: 'a wall',
+  interrupted: 'interrupted',
+  'worker-crash': 'a worker process crashed',
+  capacity: 'the planned capacity was full',
+};
+
+/** Why the ramp stopped, in a few words: "a wall: EMFILE at socket". */
+export function stopWords(stop: NonNullable<MaxInput['stoppedBy']>): string {
   const what = [stop.errno, stop.syscall ? `at ${stop.syscall}` : undefined]
     .filter(Boolean)
     .join(' ');
+  const words = STOP_WORDS[stop.reason] ?? stop.reason;
+  return what ? `${words}: ${what}` : words;
+}
+
+function stopText(stop: MaxInput['stoppedBy']): { head: string; detail: string } | undefined {
+  if (stop === undefined) return undefined;
   return {
-    head: what ? `${stop.reason} (${what})` : stop.reason,
+    head: stopWords(stop),
     detail: [stop.detail, stop.errno ? ERRNO_MEANING[stop.errno] : undefined]
       .filter(Boolean)
       .join('. '),

@@ -62,7 +62,7 @@ describe('renderReport', () => {
     expect(text).toContain('one 4-tuple seen from both ends');
     expect(text).toContain('EADDRNOTAVAIL');
     expect(text).toContain('800,000');
-    expect(text).toContain('Stopped: wall (EMFILE at socket)');
+    expect(text).toContain('Stopped: a wall: EMFILE at socket');
     expect(text).toContain('nofile.hard');
     expect(text).toContain('6.18.0-fixture');
     // the tables are in the markup itself, not built by a script
