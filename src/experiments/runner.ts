@@ -110,6 +110,8 @@ export interface DemoSummary {
   hosts: HostsMode;
   /** ports left in TIME_WAIT on purpose by the listener-restart experiments */
   timeWaitPorts: number[];
+  /** --hosts netns: the lab the multi-IP experiments ran in (removed before returning) */
+  lab?: { runId: string; machines: { name: string; address: string }[] };
   durationMs: number;
 }
 
@@ -686,6 +688,39 @@ async function runOne(
   };
 }
 
+/**
+ * Waits until every machine of a fresh netns lab reaches every other: a connect to a port where
+ * nothing listens is answered with an RST (ECONNREFUSED) once the veths have carrier and ARP
+ * works. Right after creation the first SYNs can be lost (about a second here), and a lost SYN
+ * would show up as an ETIMEDOUT that has nothing to do with the experiment.
+ */
+async function waitReachable(lab: Lab, port: number, signal?: AbortSignal): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (const from of lab.machines) {
+    for (const to of lab.machines) {
+      if (from === to) continue;
+      for (;;) {
+        signal?.throwIfAborted();
+        const s = withNetns(from.netnsPath, () => RawSocket.create(4, {}));
+        try {
+          await s.connect(to.address, port, { timeoutMs: 300, ...(signal ? { signal } : {}) });
+          break; // something answered: reachable
+        } catch (err) {
+          if (err instanceof SyscallError && err.code === 'ECONNREFUSED') break;
+          if (!(err instanceof SyscallError) || Date.now() > deadline) {
+            throw new FourtupleError(
+              'FOURTUPLE_LAB_UNREACHABLE',
+              `--hosts netns: ${from.name} (${from.address}) cannot reach ${to.name} (${to.address}): ${err instanceof Error ? err.message : String(err)}`,
+            );
+          }
+        } finally {
+          s.closeReset();
+        }
+      }
+    }
+  }
+}
+
 /** Checks names against the catalogue; an unknown name is a UsageError listing the valid ones. */
 export function selectExperiments(names?: readonly string[]): Experiment[] {
   if (!names || names.length === 0) return [...CATALOGUE];
@@ -735,6 +770,7 @@ export async function runExperiments(options: RunExperimentsOptions = {}): Promi
   }
   const results: ExperimentResult[] = [];
   try {
+    if (lab) await waitReachable(lab, base + PORT_SPAN, options.signal);
     for (const e of chosen) {
       options.signal?.throwIfAborted();
       const r = await runOne(e, base, {
@@ -758,6 +794,14 @@ export async function runExperiments(options: RunExperimentsOptions = {}): Promi
       basePort: base,
       hosts,
       timeWaitPorts: results.flatMap((r) => (r.timeWaitPort !== undefined ? [r.timeWaitPort] : [])),
+      ...(lab
+        ? {
+            lab: {
+              runId: lab.runId,
+              machines: lab.machines.map((m) => ({ name: m.name, address: m.address })),
+            },
+          }
+        : {}),
       durationMs: Math.round(performance.now() - started),
     },
   };
