@@ -564,7 +564,11 @@ export async function runMax(
     const sockAfter = await settleSockstat(sockBefore, peakEstablished);
     const teardownMs = Math.round(performance.now() - tt);
 
-    const rates = series.filter((s) => s.t > 0 && s.rate > 0).map((s) => s.rate);
+    // Per-second rates from the regular samples only (the extra sample taken at the ramp's end
+    // covers a fraction of an interval and would exaggerate).
+    const rates = series
+      .filter((s, i) => s.rate > 0 && s.t - (series[i - 1]?.t ?? 0) >= sampleMs * 0.75)
+      .map((s) => s.rate);
     const kernel = Math.max(0, slabPeak - mem0.slabBytes);
     const n = Math.max(1, peakEstablished);
     const final = totals();
@@ -583,11 +587,13 @@ export async function runMax(
       failures: final.failures,
       stoppedBy: stopped ?? { reason: 'target', detail: '' },
       timing: { startupMs, rampMs, timeToPeakMs: timeToPeak, holdMs, verifyMs, teardownMs },
-      rate: {
-        medianPerSec: median(rates),
-        peakPerSec: rates.length ? Math.max(...rates) : 0,
-        meanPerSec: rampMs > 0 ? Math.round((peakEstablished / rampMs) * 1000) : 0,
-      },
+      rate: (() => {
+        const meanPerSec = rampMs > 0 ? Math.round((peakEstablished / rampMs) * 1000) : 0;
+        // A ramp shorter than a sample interval has no whole second to take a median of.
+        return rates.length
+          ? { medianPerSec: median(rates), peakPerSec: Math.max(...rates), meanPerSec }
+          : { medianPerSec: meanPerSec, peakPerSec: meanPerSec, meanPerSec };
+      })(),
       memory: {
         slabBeforeBytes: mem0.slabBytes,
         slabPeakBytes: slabPeak,

@@ -53,6 +53,8 @@ export interface VerifyResult {
   /** server sockets that read the byte and echoed it */
   echoed: number;
   ms: number;
+  /** sends that failed outright (the socket was already reset) */
+  failedSends?: number;
 }
 
 const EVENTS = 1024;
@@ -223,6 +225,8 @@ export class Engine {
 
   private echoed = 0;
   private alive = 0;
+  /** verify: echoes awaited right now */
+  private outstanding = 0;
 
   private onClientReadable(fd: number): void {
     if (!this.pending[fd]) return;
@@ -230,6 +234,7 @@ export class Engine {
     if (n > 0) {
       this.pending[fd] = 0;
       this.alive++;
+      this.outstanding--;
     }
   }
 
@@ -282,41 +287,59 @@ export class Engine {
 
   /**
    * Sends one byte on every established client socket; each server socket echoes it; counts
-   * the clients that read their echo before `timeoutMs`.
+   * the clients that read their echo before `timeoutMs`. At most `window` echoes are awaited at
+   * once: a byte sent on a million sockets at the same moment would hold a million queued
+   * buffers and push TCP past net.ipv4.tcp_mem, where the kernel starts dropping.
    */
-  async verify(timeoutMs: number, stallMs = 3000, sliceMs = 20): Promise<VerifyResult> {
+  async verify(timeoutMs: number, window = 512, stallMs = 3000, sliceMs = 20): Promise<VerifyResult> {
     const t0 = performance.now();
     const c = this.c;
     this.alive = 0;
     this.echoed = 0;
+    this.outstanding = 0;
     let expected = 0;
-    for (let fd = 0; fd <= this.maxFd; fd++) {
-      if (this.state[fd] !== CLIENT) continue;
-      this.pending[fd] = 1;
-      expected++;
-      if (Number(this.L.send(fd, this.one, 1, c.MSG_DONTWAIT | c.MSG_NOSIGNAL)) !== 1) {
-        this.pending[fd] = 0;
+    let failedSends = 0;
+    let cursor = 0;
+    const sendMore = (): void => {
+      while (this.outstanding < window && cursor <= this.maxFd) {
+        const fd = cursor++;
+        if (this.state[fd] !== CLIENT) continue;
+        expected++;
+        if (Number(this.L.send(fd, this.one, 1, c.MSG_DONTWAIT | c.MSG_NOSIGNAL)) === 1) {
+          this.pending[fd] = 1;
+          this.outstanding++;
+        } else failedSends++;
       }
-    }
+    };
     const deadline = t0 + timeoutMs;
     // On loopback an echo takes microseconds: when nothing has arrived for `stallMs`, the rest
     // will not (a client whose server end was never accepted, after EMFILE, has nobody to echo).
     let lastProgress = performance.now();
     let seen = 0;
-    while (this.alive < expected && performance.now() < deadline) {
+    for (;;) {
+      sendMore();
+      if (this.outstanding === 0 && cursor > this.maxFd) break;
+      if (performance.now() >= deadline) break;
       const until = performance.now() + sliceMs;
-      while (this.alive < expected && performance.now() < until) this.poll(1);
+      while (this.outstanding > 0 && performance.now() < until) {
+        this.poll(1);
+        sendMore();
+      }
       if (this.alive + this.echoed !== seen) {
         seen = this.alive + this.echoed;
         lastProgress = performance.now();
       } else if (performance.now() - lastProgress > stallMs) break;
       await new Promise((r) => setImmediate(r));
     }
+    // Whatever was not reached in time (or never sent) counts as dead.
+    for (let fd = cursor; fd <= this.maxFd; fd++) if (this.state[fd] === CLIENT) expected++;
+    for (let fd = 0; fd <= this.maxFd; fd++) this.pending[fd] = 0;
     return {
       alive: this.alive,
       dead: expected - this.alive,
       echoed: this.echoed,
       ms: Math.round(performance.now() - t0),
+      ...(failedSends ? { failedSends } : {}),
     };
   }
 
