@@ -79,6 +79,21 @@ export {
   type Shape,
 } from './limits/index.js';
 export { ephemeralPortRange, type PortRange, parsePortRange } from './limits/procfs.js';
+export {
+  type AttemptStats,
+  type GraphInput,
+  type ProofConnection,
+  type ProofHosts,
+  type ProofMachine,
+  type ProveOptions,
+  type ProveProgress,
+  type ProveResult,
+  type ProveTimings,
+  proofGraph,
+  prove,
+  proveBudget,
+  type Verdict,
+} from './proof/index.js';
 export * from './report/index.js';
 export {
   defaultMemoryFloor,

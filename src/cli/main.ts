@@ -15,6 +15,7 @@ import { hostsCommand } from './hosts.js';
 import { limitsCommand } from './limits.js';
 import { listenCommand } from './listen.js';
 import { maxCommand } from './max.js';
+import { proveCommand } from './prove.js';
 import { reportCommand } from './report.js';
 import { theoryCommand } from './theory.js';
 import { tourCommand } from './tour.js';
@@ -29,6 +30,7 @@ export const COMMANDS: readonly Command[] = [
   errnoCommand,
   demoCommand,
   maxCommand,
+  proveCommand,
   hostsCommand,
   cleanupCommand,
   reportCommand,
