@@ -30,6 +30,7 @@ export type ListenerEvent =
   | { event: 'listening'; local: string; tag: string }
   | { event: 'accept'; local: string; remote: string }
   | { event: 'data'; local: string; remote: string; bytes: number; text: string }
+  | { event: 'error'; local: string; syscall: string; error: string }
   | {
       event: 'close';
       local: string;
@@ -45,15 +46,20 @@ export interface ListenerStats {
   bytesIn: number;
   bytesOut: number;
   resets: number;
+  /** accept() failures (EMFILE, ENFILE, ENOBUFS, ...): the listener logs them and goes on */
+  acceptErrors: number;
 }
 
 export interface Listener {
   local: SockAddr;
   tag: string;
   stats: ListenerStats;
-  /** Stops accepting and closes every connection with an RST. */
+  /**
+   * Stops accepting and closes every connection with an RST; resolves once the server and
+   * every connection have closed and each connection's 'close' event has been reported.
+   */
   close(): Promise<void>;
-  /** Resolves when the listener has closed (after close() or the signal). */
+  /** Resolves when the listener has closed (after close() or the signal), as close() does. */
   closed: Promise<void>;
 }
 
@@ -90,11 +96,23 @@ export async function startListener(
   const local = formatSockAddr(localAddr);
   const tag = options.tag ?? local;
   const prefix = Buffer.from(`${tag}:`);
-  const stats: ListenerStats = { accepted: 0, open: 0, bytesIn: 0, bytesOut: 0, resets: 0 };
+  const stats: ListenerStats = {
+    accepted: 0,
+    open: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    resets: 0,
+    acceptErrors: 0,
+  };
   const sockets = new Set<net.Socket>();
+  let closing: Promise<void> | undefined;
 
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false }, (sock) => {
-    const remote = `${sock.remoteFamily === 'IPv6' ? `[${sock.remoteAddress}]` : sock.remoteAddress}:${sock.remotePort}`;
+    // A peer that resets before we accept leaves a socket with no peer name (ENOTCONN).
+    const remote =
+      sock.remoteAddress === undefined
+        ? '(reset before accept)'
+        : `${sock.remoteFamily === 'IPv6' ? `[${sock.remoteAddress}]` : sock.remoteAddress}:${sock.remotePort}`;
     sockets.add(sock);
     stats.accepted++;
     stats.open++;
@@ -126,22 +144,44 @@ export async function startListener(
       stats.open--;
       onEvent({ event: 'close', local, remote, bytesIn, bytesOut, ...(error ? { error } : {}) });
     });
+    // Accepted while closing (already queued in libuv): reset it like the others.
+    if (closing) sock.resetAndDestroy();
+  });
+  // accept() can fail (EMFILE when out of descriptors, ECONNABORTED, ENOBUFS): libuv has
+  // already dropped that connection; without a handler the 'error' would kill the process.
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    stats.acceptErrors++;
+    onEvent({
+      event: 'error',
+      local,
+      syscall: err.syscall ?? 'accept',
+      error: err.code ?? err.message,
+    });
   });
 
   await raw.toNetServer(server);
   onEvent({ event: 'listening', local, tag });
 
-  let closing: Promise<void> | undefined;
+  let resolveClosed: () => void = () => {};
+  const closed = new Promise<void>((resolve) => {
+    resolveClosed = resolve;
+  });
   const close = (): Promise<void> => {
-    closing ??= new Promise<void>((resolve) => {
-      server.close(() => resolve());
+    closing ??= (async () => {
+      const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // The server's own 'close' can come before the connections' 'close' events: wait for
+      // each of them, so that every connection is reported closed before close() resolves.
+      const all = [...sockets].map((s) => new Promise<void>((resolve) => s.once('close', resolve)));
       for (const s of sockets) s.resetAndDestroy();
-    });
+      await Promise.all([serverClosed, ...all]);
+      resolveClosed();
+    })();
     return closing;
   };
   if (options.signal) {
     options.signal.addEventListener('abort', () => void close(), { once: true });
+    // aborted while the server was starting: the event above will never fire
+    if (options.signal.aborted) void close();
   }
-  const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
   return { local: localAddr, tag, stats, close, closed };
 }
