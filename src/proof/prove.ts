@@ -111,6 +111,8 @@ export interface ProveResult {
   machines: bigint;
   ports: bigint;
   hosts: ProofHosts;
+  /** the lab's run id (netns names are ft-<runId>-...) */
+  runId: string;
   basePort: number;
   machineList: ProofMachine[];
   /** N = n m */
@@ -556,6 +558,7 @@ export async function prove(options: ProveOptions): Promise<ProveResult> {
       machines: BigInt(machines),
       ports: BigInt(ports),
       hosts: kind,
+      runId: lab.runId,
       basePort,
       machineList: lab.machines.map((m) => ({
         name: m.name,
