@@ -34,8 +34,14 @@ function machine() {
     memoryBytes: mem.MemTotal,
     memAvailableBytes: mem.MemAvailable,
     node: process.version,
-    nofile: readFileSync('/proc/self/limits', 'utf8').match(/Max open files\s+(\d+)\s+(\d+)/)?.slice(1, 3).map(Number),
-    ephemeralRange: readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number),
+    nofile: readFileSync('/proc/self/limits', 'utf8')
+      .match(/Max open files\s+(\d+)\s+(\d+)/)
+      ?.slice(1, 3)
+      .map(Number),
+    ephemeralRange: readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number),
     loadAverage: os.loadavg(),
   };
 }
@@ -97,7 +103,15 @@ async function runC(bin, total, perProc, concurrency) {
 function runFourtuple(n) {
   const out = execFileSync(
     process.execPath,
-    [`${root}dist/cli/bin.js`, 'max', '--connections', String(n), '--hold', `${holdSeconds}s`, '--json'],
+    [
+      `${root}dist/cli/bin.js`,
+      'max',
+      '--connections',
+      String(n),
+      '--hold',
+      `${holdSeconds}s`,
+      '--json',
+    ],
     { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   return JSON.parse(out);
@@ -120,11 +134,15 @@ for (let i = 0; i < 3; i++) {
   if (cBin) {
     const c = await runC(cBin, rateN, 9000, concurrency);
     cRuns.push(c.perSec);
-    log(`C epoll reference: ${c.established} connections, ramp ${c.rampWallMs} ms = ${c.perSec}/s (${c.perSecWallClock}/s counting process start and exit)`);
+    log(
+      `C epoll reference: ${c.established} connections, ramp ${c.rampWallMs} ms = ${c.perSec}/s (${c.perSecWallClock}/s counting process start and exit)`,
+    );
   }
   const f = runFourtuple(rateN);
   ftRuns.push(f.rate.meanPerSec);
-  log(`fourtuple max ${rateN}: ${f.established} in ${f.timing.rampMs} ms = ${f.rate.meanPerSec}/s (median of seconds ${f.rate.medianPerSec}/s)`);
+  log(
+    `fourtuple max ${rateN}: ${f.established} in ${f.timing.rampMs} ms = ${f.rate.meanPerSec}/s (median of seconds ${f.rate.medianPerSec}/s)`,
+  );
 }
 result.benchmarks.rate = {
   connections: rateN,

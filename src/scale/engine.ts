@@ -291,7 +291,12 @@ export class Engine {
    * once: a byte sent on a million sockets at the same moment would hold a million queued
    * buffers and push TCP past net.ipv4.tcp_mem, where the kernel starts dropping.
    */
-  async verify(timeoutMs: number, window = 512, stallMs = 3000, sliceMs = 20): Promise<VerifyResult> {
+  async verify(
+    timeoutMs: number,
+    window = 512,
+    stallMs = 3000,
+    sliceMs = 20,
+  ): Promise<VerifyResult> {
     const t0 = performance.now();
     const c = this.c;
     this.alive = 0;
