@@ -61,3 +61,17 @@ export function formatAddress(address: string, port?: number): string {
   if (port === undefined) return address;
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
+
+/**
+ * A destination the target policy refuses: not loopback (127.0.0.0/8, ::1) nor a host of a
+ * fourtuple lab on this machine, and remote targets were not allowed (`--allow-remote`).
+ */
+export class TargetRefusedError extends FourtupleError {
+  override name = 'TargetRefusedError';
+  constructor(
+    readonly address: string,
+    readonly reason: string,
+  ) {
+    super('FOURTUPLE_TARGET_REFUSED', `target ${address} refused: ${reason}`);
+  }
+}

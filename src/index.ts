@@ -80,6 +80,20 @@ export {
 } from './limits/index.js';
 export { ephemeralPortRange, type PortRange, parsePortRange } from './limits/procfs.js';
 export {
+  anyRemote,
+  assertTargetsAllowed,
+  checkTargets,
+  isLoopbackAddress,
+  type LookupAll,
+  type RefusedTarget,
+  type ResolvedTarget,
+  type ResolveOutcome,
+  type ResolveTargetsOptions,
+  resolveTargets,
+  type TargetCheck,
+  type TargetPolicyOptions,
+} from './policy/targets.js';
+export {
   type AttemptStats,
   type GraphInput,
   type ProofConnection,

@@ -147,6 +147,38 @@ export function parseHostPort(flag: string, text: string, allowZero = false): Ho
   return { host, port, family: family as 4 | 6 };
 }
 
+/** A host name as DNS allows it: dot-separated labels of letters, digits and hyphens. */
+const HOST_NAME_RE =
+  /^(?=.{1,253}\.?$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
+export interface TargetHostPort {
+  /** an IP literal, or a host name still to be resolved */
+  host: string;
+  port: number;
+  /** 4 or 6 for an IP literal, 0 for a name */
+  family: 0 | 4 | 6;
+}
+
+/**
+ * Parses a destination: IP:PORT, [IPv6]:PORT or NAME:PORT (port 1 to 65535). A name is only
+ * checked for shape here; the caller resolves it once and applies the target policy.
+ */
+export function parseTargetHostPort(flag: string, text: string): TargetHostPort {
+  const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(text) ?? /^([^:[\]]+):(\d{1,5})$/.exec(text);
+  const describe = `--${flag} must be IP:PORT, [IPv6]:PORT or NAME:PORT with a port from 1 to 65535`;
+  if (!m) throw new UsageError(`${describe} (got "${text}")`, flag);
+  const host = m[1]!;
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535) throw new UsageError(`${describe} (got ${port})`, flag);
+  const family = isIP(host);
+  if (family !== 0) return { host, port, family: family as 4 | 6 };
+  // Bracketed, all digits and dots (999.1.1.1, 127.1), or not a DNS name: malformed.
+  if (text.startsWith('[') || /^[\d.]+$/.test(host) || !HOST_NAME_RE.test(host)) {
+    throw new UsageError(`${describe}; "${host}" is not an IP address or a host name`, flag);
+  }
+  return { host, port, family: 0 };
+}
+
 /** A literal IPv4 or IPv6 address. */
 export function parseIp(flag: string, text: string): { host: string; family: 4 | 6 } {
   const family = isIP(text);

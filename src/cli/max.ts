@@ -1,9 +1,10 @@
 /** `fourtuple max`: as many concurrent connections as the machine allows, and what stopped it. */
 import { UsageError } from '../errors.js';
 import { type MaxResult, type Progress, runMax } from '../scale/coordinator.js';
-import { durationFlag, intFlag, parseHostPort, parseSize, stringFlag } from './_args.js';
+import { durationFlag, intFlag, parseSize, stringFlag } from './_args.js';
 import type { Command, ParsedValues } from './_command.js';
 import { groupDigits, printJson, table, toJson } from './_output.js';
+import { ALLOW_REMOTE_OPTION, allowRemoteFlag, resolveTargetFlag } from './_targets.js';
 
 const MiB = 1024 ** 2;
 
@@ -78,7 +79,7 @@ export const maxCommand: Command = {
   summary: 'open as many connections as the machine allows, hold, verify, say what stopped it',
   help: `Usage: fourtuple max [--connections N|auto] [--target IP:PORT[,IP:PORT...]] [--workers W|auto]
                      [--rate R] [--hold 10s] [--duration 120s] [--memory-floor SIZE]
-                     [--fds-per-worker N] [--json | --json-stream]
+                     [--fds-per-worker N] [--allow-remote] [--json | --json-stream]
 
 Opens connections on loopback with fourtuple's own listeners and connectors (both ends held as
 plain descriptors in worker processes, each under its descriptor limit), holds them, checks each
@@ -88,7 +89,9 @@ peak, the rate, the memory per connection and the wall that stopped it.
 Options:
   --connections N    connections to open, 1 to 10000000, or auto (default: auto, as many as
                      memory above the floor allows)
-  --target LIST      only connect, to these listeners (IP:PORT, comma-separated; loopback only)
+  --target LIST      only connect, to these listeners (IP:PORT or NAME:PORT, comma-separated):
+                     loopback or hosts of a fourtuple lab, unless --allow-remote
+  --allow-remote     allow targets elsewhere; then --connections N and --rate R are required
   --workers W        worker processes, 1 to 1000, or auto (default: enough for the descriptors)
   --rate R           connects per second over all workers, 1 to 10000000 (default: unlimited)
   --hold T           how long to hold before verifying, 0s to 1h (default 10s)
@@ -111,23 +114,13 @@ Options:
     window: { type: 'string' },
     concurrency: { type: 'string' },
     'json-stream': { type: 'boolean' },
+    ...ALLOW_REMOTE_OPTION,
   },
   async run({ values, io, signal }) {
     const connections = countOrAuto(values, 'connections', 10_000_000) ?? 'auto';
     const workers = countOrAuto(values, 'workers', 1000);
     const targetText = stringFlag(values, 'target');
-    const targets = targetText
-      ? targetText.split(',').map((t) => {
-          const hp = parseHostPort('target', t.trim());
-          if (hp.family !== 4 || !hp.host.startsWith('127.')) {
-            throw new UsageError(
-              `--target must be a loopback address (127.0.0.0/8) (got ${t})`,
-              'target',
-            );
-          }
-          return { host: hp.host, port: hp.port };
-        })
-      : undefined;
+    const allowRemote = allowRemoteFlag(values);
     const rate = values.rate === undefined ? undefined : intFlag(values, 'rate', 1, 10_000_000);
     const holdMs = durationFlag(values, 'hold', 0, 3_600_000, 10_000);
     const durationMs = durationFlag(values, 'duration', 1000, 3_600_000, 120_000);
@@ -144,6 +137,20 @@ Options:
     if (values.json && values['json-stream']) {
       throw new UsageError('--json and --json-stream cannot be used together', 'json');
     }
+    // Last, once every other flag is known good: resolve the targets and apply the policy.
+    let targets: { host: string; port: number }[] | undefined;
+    const labs = new Set<string>();
+    if (targetText !== undefined) {
+      targets = [];
+      for (const t of targetText.split(',')) {
+        const r = await resolveTargetFlag('target', t.trim(), allowRemote);
+        for (const a of r.labAddresses) labs.add(a);
+        targets.push({ host: r.host, port: r.port });
+      }
+      if (targets.length > 64) {
+        throw new UsageError(`--target takes 1 to 64 listeners (got ${targets.length})`, 'target');
+      }
+    }
     const stream = Boolean(values['json-stream']);
     const onProgress = (p: Progress): void => {
       if (stream) io.stdout.write(`${toJson({ event: 'progress', ...p })}\n`);
@@ -153,7 +160,7 @@ Options:
       {
         connections,
         ...(workers !== undefined ? { workers } : {}),
-        ...(targets ? { targets } : {}),
+        ...(targets ? { targets, allowRemote, labAddresses: [...labs] } : {}),
         ...(rate !== undefined ? { rate } : {}),
         holdMs,
         durationMs,

@@ -5,6 +5,7 @@
  */
 import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
+import { assertTargetsAllowed } from '../policy/targets.js';
 import { withNetns } from '../sockets/netns.js';
 import { formatSockAddr, type SockAddr } from '../sockets/sockaddr.js';
 import { RawSocket, type SocketOptions } from '../sockets/socket.js';
@@ -69,6 +70,10 @@ export interface HeartbeatOptions extends OpenOptions {
   count?: number;
   /** how long to wait for each echo (default 5 s) */
   echoTimeoutMs?: number;
+  /** allow a destination that is neither loopback nor a lab host (default false) */
+  allowRemote?: boolean;
+  /** addresses of fourtuple's lab hosts on this machine, allowed as destinations */
+  labAddresses?: readonly string[];
 }
 
 export type HeartbeatEvent =
@@ -91,7 +96,13 @@ export async function heartbeat(
   options: HeartbeatOptions,
   onEvent: (e: HeartbeatEvent) => void = () => {},
 ): Promise<HeartbeatResult> {
-  const { socket, local, remote } = await openConnection(options);
+  const { allowRemote, labAddresses, ...open } = options;
+  // The target policy: loopback and our own lab hosts only, unless remote targets are allowed.
+  assertTargetsAllowed([options.to.host], {
+    allowRemote: allowRemote ?? false,
+    ...(labAddresses ? { labAddresses } : {}),
+  });
+  const { socket, local, remote } = await openConnection(open);
   const l = formatSockAddr(local);
   const r = formatSockAddr(remote);
   onEvent({ event: 'connected', local: l, remote: r });

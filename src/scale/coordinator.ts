@@ -9,19 +9,27 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { FourtupleError } from '../errors.js';
+import { FourtupleError, UsageError } from '../errors.js';
 import type { Sockstat } from '../limits/procfs.js';
 import { ephemeralPortRange } from '../limits/procfs.js';
+import { anyRemote, assertTargetsAllowed } from '../policy/targets.js';
 import { getNofileLimit } from '../sockets/rlimit.js';
-import { type MemSample, readFileNr, readMem, readProcSize, readSockstatNow } from './_proc.js';
+import { readFileNr, readMem, readProcSize, readSockstatNow } from './_proc.js';
 import type { Destination, EngineStats, VerifyResult, Wall } from './engine.js';
 import type { FromWorker, ToWorker } from './messages.js';
 
 export interface MaxOptions {
   /** connections to open; 'auto' = as many as the machine allows (planned from its limits) */
   connections: number | 'auto';
-  /** connect only, to these listeners (loopback or lab hosts) */
+  /** connect only, to these listeners (loopback or lab hosts, unless allowRemote) */
   targets?: Destination[];
+  /**
+   * allow targets that are neither loopback nor lab hosts; then `connections` must be a number
+   * and `rate` must be set (a remote run is never unbounded)
+   */
+  allowRemote?: boolean;
+  /** addresses of fourtuple's lab hosts on this machine, allowed as targets */
+  labAddresses?: readonly string[];
   /** worker processes; 'auto' = as many as the descriptor limit requires */
   workers?: number | 'auto';
   /** connects per second over all workers; 0 or undefined = as fast as possible */
@@ -237,6 +245,29 @@ function addFailures(into: Record<string, number>, from: Record<string, number>)
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * The target policy for `max`: loopback and lab hosts only; with allowRemote, a remote run
+ * must name its size and its rate, so it can never be an unbounded flood.
+ */
+function checkMaxTargets(options: MaxOptions): void {
+  const addresses = (options.targets ?? []).map((d) => d.host);
+  const labs = options.labAddresses ? { labAddresses: options.labAddresses } : {};
+  assertTargetsAllowed(addresses, { allowRemote: options.allowRemote ?? false, ...labs });
+  if (!anyRemote(addresses, options.labAddresses)) return;
+  if (options.connections === 'auto') {
+    throw new UsageError(
+      '--connections must be a number from 1 to 10000000 when a target is remote (auto is for loopback)',
+      'connections',
+    );
+  }
+  if (!options.rate) {
+    throw new UsageError(
+      '--rate is required when a target is remote (connects per second, 1 to 10000000)',
+      'rate',
+    );
+  }
+}
+
 /** Opens as many connections as asked (or as the machine allows), holds, verifies, tears down. */
 export async function runMax(
   options: MaxOptions,
@@ -245,6 +276,7 @@ export async function runMax(
   const signal = options.signal;
   signal?.throwIfAborted();
   const targets = options.targets ?? [];
+  checkMaxTargets(options);
   const bothEnds = targets.length === 0;
   const listenHosts = options.listenHosts ?? ['127.0.0.1'];
   const nofile = getNofileLimit();

@@ -180,6 +180,27 @@ describe('fourtuple listen + connect', () => {
     );
   });
 
+  it('connect --to localhost:P resolves the name once, checks it is loopback, and connects', async () => {
+    const port = freePortBlock(1);
+    const l = await listenCli('127.0.0.1', port, '--tag', 'name');
+    const c = cliProcess([
+      'connect',
+      '--to',
+      `localhost:${port}`,
+      '--from',
+      '127.0.0.1:0',
+      '--count',
+      '1',
+      '--json',
+    ]);
+    expect(c.stderr).toBe('');
+    expect(c.code).toBe(0);
+    expect(c.stdout).toContain(`"remote":"127.0.0.1:${port}"`);
+    expect(c.stdout).toContain('"data":"name:hi"');
+    l.proc.kill('SIGINT');
+    await l.exited;
+  });
+
   it('connect to a closed port exits 1 with ECONNREFUSED and its meaning', () => {
     const port = freePortBlock(1);
     const c = cliProcess(['connect', '--to', `127.0.0.1:${port}`, '--count', '1']);
@@ -291,9 +312,12 @@ describe('bad input exits 2 with one line naming the flag', () => {
   it.each([
     [
       ['connect', '--to', '127.0.0.1:70000'],
-      /--to must be IP:PORT .* port from 1 to 65535 \(got 70000\)/,
+      /--to must be IP:PORT, \[IPv6\]:PORT or NAME:PORT with a port from 1 to 65535 \(got 70000\)/,
     ],
-    [['connect', '--to', 'nothost:80'], /--to .*"nothost" is not an IP address/],
+    [
+      ['connect', '--to', 'not_a_host:80'],
+      /--to .*"not_a_host" is not an IP address or a host name/,
+    ],
     [['connect', '--to', '127.0.0.1:0'], /--to .* from 1 to 65535/],
     [['connect'], /--to is required/],
     [

@@ -1,0 +1,84 @@
+/**
+ * Destination flags (connect --to, max --target) under the target policy: the text is parsed,
+ * a name is resolved once, and every address it resolves to must be loopback or a host of one
+ * of our labs, unless --allow-remote. A refusal is bad input (exit 2), before any socket exists.
+ */
+import { UsageError } from '../errors.js';
+import { listLabs } from '../hosts/lab.js';
+import { resolveTargets } from '../policy/targets.js';
+import { type HostPort, parseTargetHostPort } from './_args.js';
+import type { OptionSpec, ParsedValues } from './_command.js';
+
+export const ALLOW_REMOTE_OPTION: OptionSpec = { 'allow-remote': { type: 'boolean' } };
+
+export function allowRemoteFlag(values: ParsedValues): boolean {
+  return values['allow-remote'] === true;
+}
+
+/** Addresses of the hosts of every lab of ours on this machine (none when `ip` is missing). */
+export async function labAddresses(): Promise<string[]> {
+  try {
+    return (await listLabs()).flatMap((l) => l.machines.map((m) => m.address));
+  } catch {
+    return [];
+  }
+}
+
+export interface ResolvedFlag extends HostPort {
+  /** what the user wrote, when it was a name */
+  name?: string;
+  /** the lab addresses the check read (empty when the target was loopback: none needed) */
+  labAddresses: readonly string[];
+}
+
+function familyOf(address: string): 4 | 6 {
+  return address.includes(':') ? 6 : 4;
+}
+
+/**
+ * Parses IP:PORT, [IPv6]:PORT or NAME:PORT, resolves a name once and applies the target
+ * policy to every address. Returns the first address (of family `prefer` when it has one).
+ */
+export async function resolveTargetFlag(
+  flag: string,
+  text: string,
+  allowRemote: boolean,
+  prefer?: 4 | 6,
+  labs?: readonly string[],
+): Promise<ResolvedFlag> {
+  const t = parseTargetHostPort(flag, text);
+  let outcome: Awaited<ReturnType<typeof resolveTargets>>;
+  let loaded: readonly string[] = labs ?? [];
+  try {
+    outcome = await resolveTargets(t.host, {
+      allowRemote,
+      ...(labs
+        ? { labAddresses: labs }
+        : {
+            loadLabAddresses: async () => {
+              loaded = await labAddresses();
+              return loaded;
+            },
+          }),
+    });
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? 'ENOTFOUND';
+    throw new UsageError(`--${flag}: cannot resolve "${t.host}" (${code})`, flag);
+  }
+  if (!outcome.ok) {
+    const r = outcome.refused[0]!;
+    const via =
+      r.address === t.host ? '' : ` (${t.host} resolves to ${outcome.addresses.join(', ')})`;
+    throw new UsageError(`--${flag} ${r.address} refused: ${r.reason}${via}`, flag);
+  }
+  const all = outcome.target.addresses;
+  const address = all.find((a) => familyOf(a) === prefer) ?? all[0]!;
+  const family = familyOf(address);
+  return {
+    host: address,
+    port: t.port,
+    family,
+    ...(outcome.target.resolved ? { name: t.host } : {}),
+    labAddresses: loaded,
+  };
+}
