@@ -67,7 +67,7 @@ export function formatMax(r: MaxResult): string {
   ].join('\n');
 }
 
-function progressLine(p: Progress): string {
+export function progressLine(p: Progress): string {
   const f = Object.entries(p.failures)
     .map(([k, v]) => `${k}:${v}`)
     .join(' ');

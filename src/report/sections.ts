@@ -239,10 +239,21 @@ function proofGraph(p: ProofInput, N: bigint, exact: bigint): GraphData | undefi
     p.machineIps?.forEach((ips, i) => {
       for (const ip of ips) byIp.set(ip, `machine ${i + 1}`);
     });
+    p.machineList?.forEach((m, i) => {
+      if (!byIp.has(m.address)) byIp.set(m.address, `machine ${i + 1}`);
+    });
+    const edges = p.connections.map((c) =>
+      'a' in c ? { from: c.a, to: c.b } : { from: c.from, to: c.to },
+    );
     const ids: string[] = [];
-    for (const c of p.connections) {
-      if (!ids.includes(c.from)) ids.push(c.from);
-      if (!ids.includes(c.to)) ids.push(c.to);
+    const seen = new Set<string>();
+    for (const c of edges) {
+      for (const id of [c.from, c.to]) {
+        if (!seen.has(id)) {
+          seen.add(id);
+          ids.push(id);
+        }
+      }
     }
     const endpoints = ids
       .map((id) => {
@@ -254,7 +265,7 @@ function proofGraph(p: ProofInput, N: bigint, exact: bigint): GraphData | undefi
       );
     return {
       endpoints,
-      edges: p.connections.map((c) => ({ from: c.from, to: c.to })),
+      edges,
       derived: false,
     };
   }

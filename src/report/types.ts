@@ -84,11 +84,11 @@ export type ExperimentsPart =
 // ---------------------------------------------------------------------------------------------
 // proof (issue 5, `fourtuple prove --json`)
 
-/** One established connection, by its two endpoints as ip:port ([v6]:port); from = to for a self-connection. */
-export interface ProofConnection {
-  from: string;
-  to: string;
-}
+/**
+ * One established connection, by its two endpoints as ip:port ([v6]:port); both ends equal for
+ * a self-connection. `{ a, b }` is what `fourtuple prove` lists (a connects, b accepts).
+ */
+export type ProofConnection = { from: string; to: string } | { a: string; b: string };
 
 export interface ProofInput {
   machines: Big;
@@ -110,6 +110,8 @@ export interface ProofInput {
   connections?: readonly ProofConnection[];
   /** the IP addresses of each machine; without it every distinct IP is one machine */
   machineIps?: readonly (readonly string[])[];
+  /** the machines as `fourtuple prove` lists them (name and address), used like machineIps */
+  machineList?: readonly { name: string; address: string }[];
 }
 
 /** One proof or several (the tour proves 2 x 3 and 3 x 4). */

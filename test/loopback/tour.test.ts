@@ -1,0 +1,61 @@
+/**
+ * The main job, as a newcomer runs it: `fourtuple` with no command (what `npm start` runs),
+ * every part on the real kernel, and the page it writes holds every section, filled from the
+ * runs it just made.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { TOUR_MAX } from '../../src/cli/tour.js';
+import { BIN } from '../helpers/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'fourtuple-tour-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('the tour (fourtuple with no command)', () => {
+  it('runs every part for real and writes a page with every section filled', () => {
+    const t0 = performance.now();
+    // Run where a user would: in a directory of their own, default output file name.
+    const r = spawnSync(process.execPath, [BIN, '--json'], {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: 180_000,
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    console.log(`tour: ${seconds.toFixed(1)} s, exit ${r.status}`);
+    expect(r.stderr.trim()).toBe(`report: ${join(dir, 'fourtuple-report.html')}`);
+    const j = JSON.parse(r.stdout);
+    // theory: the seed's example and the IPv4 space
+    expect(j.theory.seed.models.exact).toBe('21');
+    expect(j.theory.ipv4.models.exact).toBe(
+      ((2n ** 32n * 65535n * (2n ** 32n * 65535n + 1n)) / 2n).toString(),
+    );
+    // demo: every experiment ran against the kernel and came out as predicted
+    expect(j.experiments.experiments.length).toBeGreaterThanOrEqual(17);
+    expect(j.experiments.summary.differed).toEqual([]);
+    // prove: 2 x 3 = 21 and 3 x 4 = 78, each connection listed for the graph
+    expect(j.proof.map((p: { established: string }) => p.established)).toEqual(['21', '78']);
+    expect(j.proof.map((p: { connections: unknown[] }) => p.connections.length)).toEqual([21, 78]);
+    // limits: read and measured on this machine
+    expect(j.limits.limits.length).toBeGreaterThan(5);
+    expect(j.limits.measured.kernelBytesPerConnection).toBeGreaterThan(1000);
+    // max: every connection established, accepted and verified alive, torn down
+    expect(j.max.established).toBe(TOUR_MAX.connections);
+    expect(j.max.accepted).toBe(TOUR_MAX.connections);
+    expect(j.max.alive).toBe(TOUR_MAX.connections);
+    expect(j.max.stoppedBy.reason).toBe('target');
+    expect(j.max.series.length).toBeGreaterThan(0);
+    expect(r.status).toBe(j.max.sockstat.clean ? 0 : 1);
+
+    const page = readFileSync(join(dir, 'fourtuple-report.html'), 'utf8');
+    for (const id of ['theory', 'experiments', 'proof', 'practice', 'machine']) {
+      expect(page, `section ${id}`).toContain(`id="${id}"`);
+    }
+    // the proof graph is drawn from the connections the run listed, not derived
+    expect(page).toContain('78 connections drawn from the result');
+    expect(page).not.toMatch(/<script[^>]+src=/);
+  }, 200_000);
+});
