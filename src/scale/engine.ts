@@ -124,6 +124,14 @@ export class Engine {
     const one = Buffer.alloc(4);
     one.writeInt32LE(1, 0);
     this.L.setsockopt(fd, c.SOL_SOCKET, c.SO_REUSEADDR, one, 4);
+    // SO_LINGER {1,0} now, not only in closeAll: accepted sockets inherit it from the
+    // listener, so if this worker dies without closeAll (SIGKILL, a crash) the kernel's close
+    // of each server end sends an RST, which also ends the client end (both are ours): the
+    // crash leaves no TIME_WAIT behind, as a normal teardown does not. Zero cost per connection.
+    const linger = Buffer.alloc(8);
+    linger.writeInt32LE(1, 0);
+    linger.writeInt32LE(0, 4);
+    this.L.setsockopt(fd, c.SOL_SOCKET, c.SO_LINGER, linger, 8);
     const sa = encodeSockAddr(host, 0);
     if (this.L.bind(fd, sa, sa.length) < 0) throw new Error(`bind ${errnoName(this.L.errno())}`);
     if (this.L.listen(fd, backlog) < 0) throw new Error(`listen ${errnoName(this.L.errno())}`);
@@ -184,7 +192,15 @@ export class Engine {
       const fd = L.accept4(lfd, null, null, c.SOCK_NONBLOCK | c.SOCK_CLOEXEC);
       if (fd < 0) {
         const e = errnoName(L.errno());
-        if (e !== 'EAGAIN') this.fail(e, 'accept4');
+        if (e === 'EAGAIN') return;
+        this.fail(e, 'accept4');
+        if (e === 'EMFILE' || e === 'ENFILE') {
+          // The listener is level-triggered and its queue still holds the connection it could
+          // not take: left registered, every epoll_wait would wake for it and fail again (a
+          // busy loop counting the same wall ~10^5 times a second). Out of descriptors, this
+          // worker accepts no more; stop watching the listener.
+          L.epoll_ctl(this.epfd, c.EPOLL_CTL_DEL, lfd, null);
+        }
         return;
       }
       this.track(fd, SERVER);

@@ -70,6 +70,9 @@ describe('fourtuple max on loopback', () => {
     expect(r.alive).toBeLessThanOrEqual(r.accepted);
     expect(r.alive).toBeGreaterThan(0);
     expect(r.failures['EMFILE']).toBeGreaterThan(0);
+    // The wall is met once or a few times, not spun on: a worker out of descriptors stops
+    // watching its listener (level-triggered, it would wake for the same queued SYN forever).
+    expect(r.failures['EMFILE']).toBeLessThan(50);
     expect(r.sockstat.clean).toBe(true);
   });
 
