@@ -1,6 +1,9 @@
 /** Writing the report page from a command, with file errors as one-line messages. */
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
-import { type ReportInput, writeReport } from '../report/index.js';
+import { describeMachine, type ReportInput, writeReport } from '../report/index.js';
+import type { Io, ParsedValues } from './_command.js';
 
 const MEANING: Record<string, string> = {
   ENOENT: 'no such directory',
@@ -21,4 +24,30 @@ export function writeReportFile(flag: string, file: string, results: ReportInput
     }
     throw err;
   }
+}
+
+export const REPORT_OPTION = { report: { type: 'string' } } as const;
+
+/**
+ * --report FILE, checked before the run starts (its directory must exist), so a long run is not
+ * wasted on a path that cannot be written.
+ */
+export function reportFlag(values: ParsedValues): string | undefined {
+  const v = values.report;
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || v.trim() === '') {
+    throw new UsageError('--report needs a file name (FILE.html)', 'report');
+  }
+  const dir = dirname(resolve(v));
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new UsageError(`--report cannot write "${v}" (ENOENT: no such directory)`, 'report');
+  }
+  return v;
+}
+
+/** Writes the page for one command's result when --report was given; the path goes to stderr. */
+export function writeCommandReport(file: string | undefined, part: ReportInput, io: Io): void {
+  if (file === undefined) return;
+  const path = writeReportFile('--report', file, { ...part, machine: describeMachine() });
+  io.stderr.write(`report: ${path}\n`);
 }

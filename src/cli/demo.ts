@@ -13,6 +13,7 @@ import { canUseNetns } from '../hosts/support.js';
 import { choiceFlag, intFlag } from './_args.js';
 import type { Command } from './_command.js';
 import { printJson, wrap } from './_output.js';
+import { REPORT_OPTION, reportFlag, writeCommandReport } from './_report.js';
 
 function describeStep(s: Step): string {
   const where =
@@ -116,11 +117,13 @@ Example:
     verbose: { type: 'boolean' },
     'base-port': { type: 'string' },
     hosts: { type: 'string' },
+    ...REPORT_OPTION,
   },
   positionals: true,
   async run({ values, positionals, io, signal }) {
     const names = positionals.length ? positionals : undefined;
     selectExperiments(names); // an unknown name is a usage error, before anything runs
+    const report = reportFlag(values);
     const hosts = choiceFlag<HostsMode>(values, 'hosts', ['loopback', 'netns'], 'loopback');
     const basePort =
       values['base-port'] === undefined ? undefined : intFlag(values, 'base-port', 1024, 65532);
@@ -147,6 +150,7 @@ Example:
           },
     });
     const s = r.summary;
+    writeCommandReport(report, { experiments: r }, io);
     if (values.json) printJson(io, r);
     else {
       const tw = s.timeWaitPorts.length

@@ -23,6 +23,7 @@ import {
 } from './_args.js';
 import type { Command, ParsedValues } from './_command.js';
 import { groupDigits, printJson, table, wrap } from './_output.js';
+import { REPORT_OPTION, reportFlag, writeCommandReport } from './_report.js';
 
 const FROM_IPS = { min: 1n, max: 2n ** 32n };
 const TO_COUNT = { min: 1n, max: 2n ** 48n };
@@ -168,9 +169,11 @@ Examples:
     to: { type: 'string' },
     measure: { type: 'boolean' },
     connections: { type: 'string' },
+    ...REPORT_OPTION,
   },
   async run({ values, io, signal }) {
     const options = limitsOptions(values);
+    const report = reportFlag(values);
     let r: LimitsResult;
     try {
       r = await limits({ ...options, signal });
@@ -178,6 +181,7 @@ Examples:
       if (err instanceof RangeError) throw new UsageError(`--${err.message}`, 'connections');
       throw err;
     }
+    writeCommandReport(report, { limits: r }, io);
     if (values.json) printJson(io, r);
     else io.stdout.write(`${formatLimits(r)}\n`);
     return 0;

@@ -71,6 +71,9 @@ function commandHelp(c: Command): string {
     '',
     'Common options:',
     ...(c.json === false ? [] : ['  --json      print the result object as JSON on stdout']),
+    ...(c.options.report
+      ? ['  --report F  also write the result as the report page F (self-contained HTML)']
+      : []),
     '  --debug     show stack traces for unexpected errors',
     '  -h, --help  this text',
   ];

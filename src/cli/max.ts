@@ -4,6 +4,7 @@ import { type MaxResult, type Progress, runMax } from '../scale/coordinator.js';
 import { durationFlag, intFlag, parseSize, stringFlag } from './_args.js';
 import type { Command, ParsedValues } from './_command.js';
 import { groupDigits, printJson, table, toJson } from './_output.js';
+import { REPORT_OPTION, reportFlag, writeCommandReport } from './_report.js';
 import { ALLOW_REMOTE_OPTION, allowRemoteFlag, resolveTargetFlag } from './_targets.js';
 
 const MiB = 1024 ** 2;
@@ -114,6 +115,7 @@ Options:
     window: { type: 'string' },
     concurrency: { type: 'string' },
     'json-stream': { type: 'boolean' },
+    ...REPORT_OPTION,
     ...ALLOW_REMOTE_OPTION,
   },
   async run({ values, io, signal }) {
@@ -151,6 +153,7 @@ Options:
         throw new UsageError(`--target takes 1 to 64 listeners (got ${targets.length})`, 'target');
       }
     }
+    const report = reportFlag(values);
     const stream = Boolean(values['json-stream']);
     const onProgress = (p: Progress): void => {
       if (stream) io.stdout.write(`${toJson({ event: 'progress', ...p })}\n`);
@@ -173,6 +176,7 @@ Options:
       onProgress,
     );
     if (io.stderrIsTTY && !stream) io.stderr.write('\r\x1b[2K');
+    writeCommandReport(report, { max: r }, io);
     if (stream) io.stdout.write(`${toJson({ event: 'result', ...r })}\n`);
     else if (values.json) printJson(io, r);
     else io.stdout.write(`${formatMax(r)}\n`);

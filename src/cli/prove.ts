@@ -14,6 +14,7 @@ import { errnoMeaning } from '../sockets/errno.js';
 import { choiceFlag, intFlag, stringFlag } from './_args.js';
 import type { Command } from './_command.js';
 import { groupDigits, printJson, table, wrap } from './_output.js';
+import { REPORT_OPTION, reportFlag, writeCommandReport } from './_report.js';
 
 const g = groupDigits;
 
@@ -131,6 +132,7 @@ Example:
     hosts: { type: 'string' },
     'base-port': { type: 'string' },
     graph: { type: 'string' },
+    ...REPORT_OPTION,
   },
   async run({ values, io, signal }) {
     const hosts = choiceFlag<HostsKind>(values, 'hosts', ['loopback', 'netns'], 'loopback');
@@ -145,6 +147,7 @@ Example:
     if (graph !== undefined && !graph.endsWith('.svg')) {
       throw new UsageError(`--graph must name an .svg file (got "${graph}")`, 'graph');
     }
+    const report = reportFlag(values);
     const budget = proveBudget(machines, ports);
     if (!budget.ok) throw new UsageError(`cannot prove ${machines} x ${ports}: ${budget.reason}`);
     if (hosts === 'netns') {
@@ -171,13 +174,14 @@ Example:
       ports,
       hosts,
       ...(basePort !== undefined ? { basePort } : {}),
-      ...(graph !== undefined ? { listConnections: true } : {}),
+      ...(graph !== undefined || report !== undefined ? { listConnections: true } : {}),
       ...(onProgress ? { onProgress } : {}),
       signal,
     });
     if (graph !== undefined) {
       writeFileSync(graph, proofGraph({ ...r, connections: r.connections ?? [] }));
     }
+    writeCommandReport(report, { proof: { ...r, models: { ...r.models } } }, io);
     if (values.json) printJson(io, r);
     else {
       io.stdout.write(`${formatProof(r)}\n`);

@@ -12,6 +12,7 @@ import {
 import { bigIntFlag, choiceFlag, conflicts } from './_args.js';
 import type { Command } from './_command.js';
 import { groupDigits, printJson, table, wrap } from './_output.js';
+import { REPORT_OPTION, reportFlag, writeCommandReport } from './_report.js';
 
 /** Abstract counts accept huge values; the bound only refuses absurd input. */
 const MACHINES = { min: 1n, max: 10n ** 40n };
@@ -83,8 +84,10 @@ Example:
     'ips-per-machine': { type: 'string' },
     internet: { type: 'boolean' },
     family: { type: 'string' },
+    ...REPORT_OPTION,
   },
   async run({ values, io }) {
+    const report = reportFlag(values);
     if (values.internet) {
       conflicts(values, 'internet', 'machines');
       conflicts(values, 'internet', 'ports');
@@ -93,6 +96,7 @@ Example:
       const r = internetTheory(family);
       if (values.json) printJson(io, r);
       else io.stdout.write(`The whole ${family} address space:\n${formatTheory(r, true)}\n`);
+      writeCommandReport(report, { theory: r }, io);
       return 0;
     }
     if (values.family !== undefined) {
@@ -104,6 +108,7 @@ Example:
     const r = theory({ machines, ports, ipsPerMachine });
     if (values.json) printJson(io, r);
     else io.stdout.write(`${formatTheory(r)}\n`);
+    writeCommandReport(report, { theory: r }, io);
     return 0;
   },
 };
