@@ -233,6 +233,10 @@ export async function runMain(): Promise<never> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const code = await runCli(process.argv.slice(2), { signal: controller.signal });
+  // A command that finished on microtasks alone never let the event loop turn: a SIGINT or
+  // SIGTERM that arrived meanwhile is still queued. One turn runs its handler, so the exit
+  // code says the run was interrupted (130/143) rather than that it completed.
+  await new Promise<void>((resolve) => setImmediate(resolve));
   // Let stdout drain before exiting (pipes are asynchronous).
   await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
   process.exit(exitCode ?? code);

@@ -64,7 +64,10 @@ export function formatMax(r: MaxResult): string {
   return [
     table(['', ''], rows).split('\n').slice(2).join('\n'),
     '',
-    `stopped by: ${r.stoppedBy.detail}`,
+    // the memory guard's detail already reads "stopped by the memory guard: ..."
+    r.stoppedBy.detail.startsWith('stopped by')
+      ? r.stoppedBy.detail
+      : `stopped by: ${r.stoppedBy.detail}`,
   ].join('\n');
 }
 

@@ -393,9 +393,14 @@ export async function runMax(
       if (was !== 'closed' && !(code === 0 && phase === 'teardown')) {
         crashes.push({ pid: w.pid, code, signal: sig });
         if (phase !== 'teardown') {
+          // After the ramp, `stopped` already says 'target' (or 'capacity'), and stopAll keeps
+          // the first reason: a crash in the hold or the verify would then read as a run that
+          // reached its target (exit 0 once the sockets settle) although this worker's
+          // connections are gone. The crash is the cause of this run's end: it replaces them.
+          if (stopped?.reason === 'target' || stopped?.reason === 'capacity') stopped = undefined;
           stopAll({
             reason: 'worker-crash',
-            detail: `worker ${w.pid} exited (${sig ?? `code ${code}`}) during ${phase}`,
+            detail: `worker ${w.pid} exited (${sig ?? `code ${code}`}) during ${phase}, with ${w.stats.established} connections established`,
           });
         }
       }
@@ -578,11 +583,16 @@ export async function runMax(
           return waitFor(w, 'verified', (options.verifyTimeoutMs ?? 30_000) + 10_000);
         }),
       );
-      for (const r of results) {
+      // A worker that crashed (before or during the verify) took its connections with it: they
+      // count in `established` (the peak) and are not alive, so they are dead; otherwise
+      // alive + dead < established and a crash would look like connections never made.
+      for (const w of workers) {
+        const k = live.indexOf(w);
+        const r = k >= 0 ? results[k] : undefined;
         if (r && r.type === 'verified') {
           alive += r.result.alive;
           dead += r.result.dead;
-        }
+        } else if (w.state === 'dead') dead += w.stats.established;
       }
     }
     const verifyMs = Math.round(performance.now() - tv);
@@ -593,7 +603,13 @@ export async function runMax(
     phase = 'teardown';
     const tt = performance.now();
     await teardown(workers, post, waitFor);
-    const sockAfter = await settleSockstat(sockBefore, peakEstablished);
+    // Interrupted, the process has 5 s to exit (runMain): waiting the full 10 s for sockstat,
+    // which other programs' sockets can keep from settling, would lose the partial result.
+    const sockAfter = await settleSockstat(
+      sockBefore,
+      peakEstablished,
+      signal?.aborted ? 1500 : 10_000,
+    );
     const teardownMs = Math.round(performance.now() - tt);
 
     // Per-second rates from the regular samples only (the extra sample taken at the ramp's end
@@ -697,16 +713,17 @@ async function teardown(
 }
 
 /**
- * Waits (up to 10 s) for /proc/net/sockstat to come back to its level before the run: the RSTs
- * leave no TIME_WAIT, and the kernel frees sockets asynchronously.
+ * Waits (up to `waitMs`) for /proc/net/sockstat to come back to its level before the run: the
+ * RSTs leave no TIME_WAIT, and the kernel frees sockets asynchronously.
  */
 async function settleSockstat(
   before: Sockstat,
   peak: number,
+  waitMs: number,
 ): Promise<{ sockstat: Sockstat; clean: boolean }> {
   // Other programs on the machine open sockets too: allow a little slack, never our peak.
   const slack = Math.max(50, Math.round(peak * 0.001));
-  const until = performance.now() + 10_000;
+  const until = performance.now() + waitMs;
   let now = readSockstatNow();
   for (;;) {
     const clean =
