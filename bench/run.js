@@ -117,6 +117,21 @@ function runFourtuple(n) {
   return JSON.parse(out);
 }
 
+/**
+ * Waits until /proc/net/sockstat is back near `baseline` and then a little more: the kernel
+ * frees the previous run's sockets asynchronously, and a run started meanwhile shares the CPU
+ * with that work. Every run, C or fourtuple, starts on a settled machine.
+ */
+async function settle(baseline) {
+  const inuse = () =>
+    Number(/TCP: inuse (\d+)/.exec(readFileSync('/proc/net/sockstat', 'utf8'))?.[1]);
+  const until = performance.now() + 30_000;
+  while (inuse() > baseline + 100 && performance.now() < until) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await new Promise((r) => setTimeout(r, 3000));
+}
+
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[s.length >> 1] : 0;
@@ -130,14 +145,19 @@ const concurrency = cores * 2;
 const rateN = Math.min(connections, 200_000);
 const cRuns = [];
 const ftRuns = [];
+const baselineInuse = Number(
+  /TCP: inuse (\d+)/.exec(readFileSync('/proc/net/sockstat', 'utf8'))?.[1] ?? 0,
+);
 for (let i = 0; i < 3; i++) {
   if (cBin) {
+    await settle(baselineInuse);
     const c = await runC(cBin, rateN, 9000, concurrency);
     cRuns.push(c.perSec);
     log(
       `C epoll reference: ${c.established} connections, ramp ${c.rampWallMs} ms = ${c.perSec}/s (${c.perSecWallClock}/s counting process start and exit)`,
     );
   }
+  await settle(baselineInuse);
   const f = runFourtuple(rateN);
   ftRuns.push(f.rate.meanPerSec);
   log(
@@ -156,6 +176,7 @@ result.benchmarks.rate = {
 
 // 2. The big run: every connection verified alive, memory per connection.
 log(`fourtuple max --connections ${connections} (this takes a minute)...`);
+await settle(baselineInuse);
 const big = runFourtuple(connections);
 result.benchmarks.max = {
   requested: connections,

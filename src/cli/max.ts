@@ -104,7 +104,7 @@ Options:
                      2G, whichever is larger), 0 to 1024G
   --fds-per-worker N descriptor budget per worker, 64 to its RLIMIT_NOFILE (default: the limit)
   --window N         connects in flight per worker, 1 to 4096 (default 128)
-  --concurrency N    workers ramping at once, 1 to 1000 (default: 2 x cores)
+  --concurrency N    workers ramping at once, 1 to 1000 (default: 4 x cores)
   --json-stream      one JSON progress line per second on stdout, then the result`,
   options: {
     connections: { type: 'string', short: 'n' },
