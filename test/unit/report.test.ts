@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { toJson } from '../../src/cli/_output.js';
 import type { LimitsResult } from '../../src/limits/index.js';
 import {
@@ -160,6 +160,7 @@ describe('toReportInput', () => {
 
 describe('fourtuple report', () => {
   const dir = mkdtempSync(join(tmpdir(), 'fourtuple-report-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('renders a saved theory result and prints the path', async () => {
     const file = join(dir, 'theory.json');
@@ -217,6 +218,7 @@ describe('fourtuple report', () => {
 
 describe('fourtuple tour writes the report', () => {
   const dir = mkdtempSync(join(tmpdir(), 'fourtuple-tour-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   // The parts that touch the kernel are run by test/loopback/tour.test.ts.
   const onlyTheory = ['--skip', 'demo,prove,limits', '--skip', 'max'];
 
