@@ -5,6 +5,7 @@
  */
 import { UsageError } from '../errors.js';
 import { listLabs } from '../hosts/lab.js';
+import { parseName } from '../hosts/names.js';
 import { resolveTargets } from '../policy/targets.js';
 import { type HostPort, parseTargetHostPort } from './_args.js';
 import type { OptionSpec, ParsedValues } from './_command.js';
@@ -15,10 +16,19 @@ export function allowRemoteFlag(values: ParsedValues): boolean {
   return values['allow-remote'] === true;
 }
 
-/** Addresses of the hosts of every lab of ours on this machine (none when `ip` is missing). */
-export async function labAddresses(): Promise<string[]> {
+/**
+ * The lab hosts a socket created in `netnsPath` may reach: the machines of the lab that
+ * namespace belongs to. From anywhere else (the root namespace, another namespace) none: a lab's
+ * addresses are routed only on its own bridge, and from the root namespace 198.18.0.0/15 would
+ * follow the default route off this machine.
+ */
+export async function labAddressesFrom(netnsPath: string | undefined): Promise<string[]> {
+  if (!netnsPath) return [];
+  const name = parseName(netnsPath.split('/').pop() ?? '');
+  if (!name || name.role !== 'machine') return [];
   try {
-    return (await listLabs()).flatMap((l) => l.machines.map((m) => m.address));
+    const lab = (await listLabs()).find((l) => l.runId === name.runId);
+    return lab ? lab.machines.map((m) => m.address) : [];
   } catch {
     return [];
   }
@@ -27,7 +37,7 @@ export async function labAddresses(): Promise<string[]> {
 export interface ResolvedFlag extends HostPort {
   /** what the user wrote, when it was a name */
   name?: string;
-  /** the lab addresses the check read (empty when the target was loopback: none needed) */
+  /** the lab addresses the check allowed from where the socket lives (often none) */
   labAddresses: readonly string[];
 }
 
@@ -37,29 +47,25 @@ function familyOf(address: string): 4 | 6 {
 
 /**
  * Parses IP:PORT, [IPv6]:PORT or NAME:PORT, resolves a name once and applies the target
- * policy to every address. Returns the first address (of family `prefer` when it has one).
+ * policy to every address, for a socket created in `netnsPath` (default: this namespace). Returns the first address (of family `prefer` when it has one).
  */
 export async function resolveTargetFlag(
   flag: string,
   text: string,
   allowRemote: boolean,
   prefer?: 4 | 6,
-  labs?: readonly string[],
+  netnsPath?: string,
 ): Promise<ResolvedFlag> {
   const t = parseTargetHostPort(flag, text);
   let outcome: Awaited<ReturnType<typeof resolveTargets>>;
-  let loaded: readonly string[] = labs ?? [];
+  let loaded: readonly string[] = [];
   try {
     outcome = await resolveTargets(t.host, {
       allowRemote,
-      ...(labs
-        ? { labAddresses: labs }
-        : {
-            loadLabAddresses: async () => {
-              loaded = await labAddresses();
-              return loaded;
-            },
-          }),
+      loadLabAddresses: async () => {
+        loaded = await labAddressesFrom(netnsPath);
+        return loaded;
+      },
     });
   } catch (err) {
     const code = (err as { code?: string }).code ?? 'ENOTFOUND';

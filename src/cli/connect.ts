@@ -35,8 +35,8 @@ A failed bind or connect prints the errno name and its meaning and exits 1.
 
 Options:
   --to IP:PORT       destination ([IPv6]:PORT for IPv6, or NAME:PORT, resolved once); required.
-                     Loopback (127.0.0.0/8, ::1) or a host of a fourtuple lab only, unless
-                     --allow-remote
+                     Loopback (127.0.0.0/8, ::1), or a host of a fourtuple lab from inside
+                     that lab (--host-ns), unless --allow-remote
   --from IP:PORT     source address to bind before connecting; port 0 lets the kernel choose
   --data TEXT        bytes sent each beat (default "hi")
   --interval T       time between beats, 10ms to 1h (default 5s)
@@ -78,6 +78,7 @@ Options:
       toText,
       allowRemote,
       from?.family,
+      netnsPath,
     );
     if (from && from.family !== to.family) {
       throw new UsageError('--from and --to must both be IPv4 or both IPv6', 'from');

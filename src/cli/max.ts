@@ -94,7 +94,7 @@ Options:
   --connections N    connections to open, 1 to 10000000, or auto (default: auto, as many as
                      memory above the floor allows)
   --target LIST      only connect, to these listeners (IP:PORT or NAME:PORT, comma-separated):
-                     loopback or hosts of a fourtuple lab, unless --allow-remote
+                     loopback only (max runs in this namespace), unless --allow-remote
   --allow-remote     allow targets elsewhere; then --connections N and --rate R are required
   --workers W        worker processes, 1 to 1000, or auto (default: enough for the descriptors)
   --rate R           connects per second over all workers, 1 to 10000000 (default: unlimited)
@@ -144,12 +144,10 @@ Options:
     }
     // Last, once every other flag is known good: resolve the targets and apply the policy.
     let targets: { host: string; port: number }[] | undefined;
-    const labs = new Set<string>();
     if (targetText !== undefined) {
       targets = [];
       for (const t of targetText.split(',')) {
         const r = await resolveTargetFlag('target', t.trim(), allowRemote);
-        for (const a of r.labAddresses) labs.add(a);
         targets.push({ host: r.host, port: r.port });
       }
       if (targets.length > 64) {
@@ -166,7 +164,7 @@ Options:
       {
         connections,
         ...(workers !== undefined ? { workers } : {}),
-        ...(targets ? { targets, allowRemote, labAddresses: [...labs] } : {}),
+        ...(targets ? { targets, allowRemote } : {}),
         ...(rate !== undefined ? { rate } : {}),
         holdMs,
         durationMs,

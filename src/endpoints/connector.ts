@@ -72,7 +72,7 @@ export interface HeartbeatOptions extends OpenOptions {
   echoTimeoutMs?: number;
   /** allow a destination that is neither loopback nor a lab host (default false) */
   allowRemote?: boolean;
-  /** addresses of fourtuple's lab hosts on this machine, allowed as destinations */
+  /** lab hosts reachable from where the socket is created: the machines of the lab whose namespace netnsPath is (none from the root namespace) */
   labAddresses?: readonly string[];
 }
 

@@ -16,7 +16,10 @@ const LAB_NETWORK_TEXT = '198.18.0.0/15';
 export interface TargetPolicyOptions {
   /** allow any address (the user passed --allow-remote) */
   allowRemote: boolean;
-  /** addresses of the hosts of labs of ours that exist (see listLabs) */
+  /**
+   * addresses of lab hosts reachable from where the socket is created: the machines of the lab
+   * whose namespace it is in (none from the root namespace, where 198.18.0.0/15 is not ours)
+   */
   labAddresses?: readonly string[];
 }
 
@@ -115,8 +118,8 @@ function refusal(address: string, p: Parsed | undefined, labs: Set<string>): str
   }
   if (p.family === 4 && p.value >> 17n === (198n << 7n) + 9n) {
     return labs.size === 0
-      ? `in the lab network ${LAB_NETWORK_TEXT}${mapped} but no lab of fourtuple exists on this host (start one with \`fourtuple hosts up\`)`
-      : `in the lab network ${LAB_NETWORK_TEXT}${mapped} but not a host of any lab of fourtuple on this host`;
+      ? `in the lab network ${LAB_NETWORK_TEXT}${mapped}: a lab host is reached only from inside its lab (connect --host-ns ft-<run>-m<k>, see \`fourtuple hosts list\`); from here it would leave this machine`
+      : `in the lab network ${LAB_NETWORK_TEXT}${mapped} but not a host of the lab this socket is in`;
   }
   return `not loopback (127.0.0.0/8 or ::1) nor a host of a fourtuple lab${mapped}; fourtuple sends traffic elsewhere only with --allow-remote`;
 }

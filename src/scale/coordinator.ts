@@ -21,15 +21,16 @@ import type { FromWorker, ToWorker } from './messages.js';
 export interface MaxOptions {
   /** connections to open; 'auto' = as many as the machine allows (planned from its limits) */
   connections: number | 'auto';
-  /** connect only, to these listeners (loopback or lab hosts, unless allowRemote) */
+  /**
+   * connect only, to these listeners: loopback, unless allowRemote (the workers live in this
+   * namespace, so a lab's 198.18.0.0/15 hosts are not reachable from them; see policy/targets)
+   */
   targets?: Destination[];
   /**
    * allow targets that are neither loopback nor lab hosts; then `connections` must be a number
    * and `rate` must be set (a remote run is never unbounded)
    */
   allowRemote?: boolean;
-  /** addresses of fourtuple's lab hosts on this machine, allowed as targets */
-  labAddresses?: readonly string[];
   /** worker processes; 'auto' = as many as the descriptor limit requires */
   workers?: number | 'auto';
   /** connects per second over all workers; 0 or undefined = as fast as possible */
@@ -246,14 +247,13 @@ function addFailures(into: Record<string, number>, from: Record<string, number>)
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
- * The target policy for `max`: loopback and lab hosts only; with allowRemote, a remote run
+ * The target policy for `max`: loopback only; with allowRemote, a remote run
  * must name its size and its rate, so it can never be an unbounded flood.
  */
 function checkMaxTargets(options: MaxOptions): void {
   const addresses = (options.targets ?? []).map((d) => d.host);
-  const labs = options.labAddresses ? { labAddresses: options.labAddresses } : {};
-  assertTargetsAllowed(addresses, { allowRemote: options.allowRemote ?? false, ...labs });
-  if (!anyRemote(addresses, options.labAddresses)) return;
+  assertTargetsAllowed(addresses, { allowRemote: options.allowRemote ?? false });
+  if (!anyRemote(addresses)) return;
   if (options.connections === 'auto') {
     throw new UsageError(
       '--connections must be a number from 1 to 10000000 when a target is remote (auto is for loopback)',

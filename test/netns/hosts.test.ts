@@ -306,6 +306,52 @@ if (!support.ok) {
       expect(leftovers(runId)).toEqual([]);
     });
 
+    it('a lab host is a target only from inside its lab: refused from the root namespace, reached with --host-ns', async () => {
+      const up = cliProcess(['hosts', 'up', '--machines', '2', '--json']);
+      expect(up.code).toBe(0);
+      const info = JSON.parse(up.stdout);
+      created.add(info.runId);
+      const m1 = `ft-${info.runId}-m1`;
+      const listener = spawn(
+        process.execPath,
+        [BIN, 'listen', '--host', '198.18.0.2', '--port', '7000', '--host-ns', m1, '--json'],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      children.add(listener);
+      await new Promise<void>((resolve, reject) => {
+        listener.stdout!.on('data', (d: Buffer) => {
+          if (d.toString().includes('"listening"')) resolve();
+        });
+        listener.once('exit', (code) => reject(new Error(`listener exited ${code}`)));
+      });
+      // From the root namespace, 198.18.0.0/15 is not ours: it would follow the default route.
+      const root = cliProcess(['connect', '--to', '198.18.0.2:7000', '--count', '1']);
+      expect(root.code).toBe(2);
+      expect(root.stdout).toBe('');
+      expect(root.stderr).toMatch(/--to 198\.18\.0\.2 refused: .*reached only from inside its lab/);
+      // From another machine of the same lab it is a host of ours.
+      const inside = cliProcess([
+        'connect',
+        '--to',
+        '198.18.0.2:7000',
+        '--host-ns',
+        `ft-${info.runId}-m0`,
+        '--count',
+        '1',
+        '--json',
+      ]);
+      expect(inside.stderr).toBe('');
+      expect(inside.code).toBe(0);
+      expect(inside.stdout).toMatch(/"local":"198\.18\.0\.1:\d+","remote":"198\.18\.0\.2:7000"/);
+      // max runs in this namespace: a lab address is never its target.
+      const max = cliProcess(['max', '--target', '198.18.0.2:7000', '--connections', '10']);
+      expect(max.code).toBe(2);
+      expect(max.stderr).toMatch(/--target 198\.18\.0\.2 refused/);
+      listener.kill('SIGINT');
+      await new Promise((r) => listener.once('exit', r));
+      expect(cliProcess(['hosts', 'down', '--run', info.runId]).code).toBe(0);
+    });
+
     it('hosts up --json leaves a lab; list shows it kept; down --run removes it', () => {
       expect(existsSync(BIN), 'the CLI is built (npm test builds it)').toBe(true);
       const up = cliProcess(['hosts', 'up', '--machines', '2', '--json']);
