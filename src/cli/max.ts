@@ -1,6 +1,7 @@
 /** `fourtuple max`: as many concurrent connections as the machine allows, and what stopped it. */
 import { UsageError } from '../errors.js';
 import { type MaxResult, type Progress, runMax } from '../scale/coordinator.js';
+import { getNofileLimit } from '../sockets/rlimit.js';
 import { durationFlag, intFlag, parseSize, stringFlag } from './_args.js';
 import type { Command, ParsedValues } from './_command.js';
 import { groupDigits, printJson, table, toJson } from './_output.js';
@@ -16,7 +17,8 @@ function countOrAuto(values: ParsedValues, flag: string, max: number): number | 
 }
 
 function kb(bytes: number): string {
-  return `${(bytes / 1024).toFixed(1)} KB`;
+  // 0: nothing was established, so there is no per-connection figure
+  return bytes > 0 ? `${(bytes / 1024).toFixed(1)} KB` : 'n/a';
 }
 
 export function formatMax(r: MaxResult): string {
@@ -135,7 +137,7 @@ Options:
     const fdsPerWorker =
       values['fds-per-worker'] === undefined
         ? undefined
-        : intFlag(values, 'fds-per-worker', 64, 1 << 20);
+        : intFlag(values, 'fds-per-worker', 64, getNofileLimit().soft);
     const window = intFlag(values, 'window', 1, 4096, 128);
     const concurrency =
       values.concurrency === undefined ? undefined : intFlag(values, 'concurrency', 1, 1000);

@@ -335,13 +335,27 @@ export async function runMax(
     return { established, accepted, failures };
   };
 
+  /** An interruption ends the run whatever stopped the ramp before it (target, capacity). */
+  const interrupt = (detail: string): void => {
+    if (stopped?.reason === 'interrupted') return;
+    if (stopped?.reason === 'target' || stopped?.reason === 'capacity') stopped = undefined;
+    stopAll({ reason: 'interrupted', detail: `interrupted (${detail})` });
+    wakeStartup?.();
+  };
+  let wakeStartup: (() => void) | undefined;
+  // (a function: TypeScript narrows `stopped` in the loops below, not seeing closures set it)
+  const interruptedNow = (): boolean => stopped?.reason === 'interrupted';
+
   const stopAll = (why: MaxResult['stoppedBy']): void => {
     if (!stopped) stopped = why;
     for (const w of workers) if (w.state === 'ramping') post(w, { cmd: 'stop' });
   };
 
   const post = (w: WorkerHandle, m: ToWorker): void => {
-    if (w.child.connected) w.child.send(m);
+    // A worker can die between the check and the write (Ctrl-C reaches the whole process
+    // group): the write fails with EPIPE. Its 'exit' handler records why; the error must not
+    // become an unhandled 'error' event that kills the coordinator.
+    if (w.child.connected) w.child.send(m, () => {});
   };
 
   const waitFor = <T extends FromWorker['type']>(
@@ -376,6 +390,9 @@ export async function runMax(
       state: 'starting',
       waiters: new Map(),
     };
+    child.on('error', () => {
+      // spawn or IPC failure: the 'exit' handler (or the startup timeout) reports it
+    });
     child.on('message', (m: FromWorker) => {
       if (m.type === 'progress' || m.type === 'ramped') w.stats = m.stats;
       if (m.type === 'ramped') w.state = 'ramped';
@@ -393,7 +410,14 @@ export async function runMax(
     child.on('exit', (code, sig) => {
       const was = w.state;
       w.state = 'dead';
-      if (was !== 'closed' && !(code === 0 && phase === 'teardown')) {
+      // Ctrl-C in a terminal signals the whole process group: workers exit on SIGINT/SIGTERM
+      // (130/143) as the coordinator does. That is the user stopping the run, not a crash.
+      const byUser = sig === 'SIGINT' || sig === 'SIGTERM' || code === 130 || code === 143;
+      if (byUser) {
+        if (phase !== 'teardown') {
+          interrupt(`worker ${w.pid} got ${sig ?? (code === 130 ? 'SIGINT' : 'SIGTERM')}`);
+        }
+      } else if (was !== 'closed' && !(code === 0 && phase === 'teardown')) {
         crashes.push({ pid: w.pid, code, signal: sig });
         if (phase !== 'teardown') {
           // After the ramp, `stopped` already says 'target' (or 'capacity'), and stopAll keeps
@@ -421,6 +445,7 @@ export async function runMax(
       EADDRNOTAVAIL: `no ephemeral port left from 127.0.0.1 to ${wall.destination ?? 'the destination'} (range ${range.low}-${range.high}: ${range.size} ports per destination)`,
       ENOBUFS: 'the kernel ran out of socket buffer memory',
       ENOMEM: 'the kernel could not allocate memory for a socket',
+      ECONNREFUSED: `nothing listens on ${wall.destination ?? 'the destination'} (the SYN was answered with an RST)`,
     };
     return {
       reason: 'wall',
@@ -463,11 +488,10 @@ export async function runMax(
     }
   };
 
-  const onAbort = (): void =>
-    stopAll({
-      reason: 'interrupted',
-      detail: `interrupted (${String(signal?.reason ?? 'signal')})`,
-    });
+  const onAbort = (): void => {
+    const reason = signal?.reason as { message?: string } | undefined;
+    interrupt(reason?.message ?? String(reason ?? 'signal'));
+  };
   signal?.addEventListener('abort', onAbort, { once: true });
   let sampler: NodeJS.Timeout | undefined;
   let guard: NodeJS.Timeout | undefined;
@@ -487,7 +511,15 @@ export async function runMax(
         });
         batch.push(w);
       }
-      const readies = await Promise.all(batch.map((w) => waitFor(w, 'ready', 15_000)));
+      const booted = Promise.all(batch.map((w) => waitFor(w, 'ready', 15_000)));
+      // Interrupted while workers boot: go to teardown now (workers still booting have no
+      // connection; teardown signals them) instead of waiting for the whole batch.
+      const woken = new Promise<undefined>((resolve) => {
+        wakeStartup = () => resolve(undefined);
+      });
+      const readies = (await Promise.race([booted, woken])) ?? [];
+      wakeStartup = undefined;
+      if (signal?.aborted || interruptedNow()) break;
       readies.forEach((r, k) => {
         const w = batch[k]!;
         if (r) {
@@ -621,7 +653,8 @@ export async function runMax(
       .filter((s, i) => s.rate > 0 && s.t - (series[i - 1]?.t ?? 0) >= sampleMs * 0.75)
       .map((s) => s.rate);
     const kernel = Math.max(0, slabPeak - mem0.slabBytes);
-    const n = Math.max(1, peakEstablished);
+    // Nothing established: no per-connection figure (0, which the CLI prints as n/a).
+    const n = peakEstablished > 0 ? peakEstablished : Number.POSITIVE_INFINITY;
     const final = totals();
     return {
       requested: options.connections,
@@ -697,9 +730,15 @@ async function teardown(
     workers
       .filter((w) => w.state !== 'dead')
       .map(async (w) => {
-        post(w, { cmd: 'teardown' });
-        const r = await waitFor(w, 'closed', 15_000);
-        w.state = r ? 'closed' : w.state;
+        if (w.state === 'starting') {
+          // Still booting (an interrupt during startup): it holds no connection; stop it.
+          w.state = 'closed';
+          w.child.kill('SIGTERM');
+        } else {
+          post(w, { cmd: 'teardown' });
+          const r = await waitFor(w, 'closed', 15_000);
+          w.state = r ? 'closed' : w.state;
+        }
         await new Promise<void>((resolve) => {
           if (w.child.exitCode !== null || w.child.signalCode !== null) return resolve();
           const t = setTimeout(() => {

@@ -19,7 +19,9 @@ const SERVER = 3;
 const LISTENER = 4;
 
 /** errnos that mean a machine or process limit was reached: the ramp stops there. */
-const WALLS = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM', 'EADDRNOTAVAIL']);
+// ECONNREFUSED is a wall too: nothing listens there (on Linux a full accept queue drops the SYN,
+// it does not refuse it), so retrying would only spin.
+const WALLS = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM', 'EADDRNOTAVAIL', 'ECONNREFUSED']);
 
 export interface Destination {
   host: string;
@@ -66,6 +68,8 @@ export class Engine {
   private readonly state: Uint8Array;
   /** verify: 1 while a client waits for its echo */
   private readonly pending: Uint8Array;
+  /** the destination index each connecting descriptor was sent to (to name a failure's peer) */
+  private readonly destOf: Uint16Array;
   private readonly events: Buffer;
   private readonly evSize: number;
   private readonly dataOff: number;
@@ -90,6 +94,7 @@ export class Engine {
     if (this.epfd < 0) throw new Error(`epoll_create1 ${errnoName(this.L.errno())}`);
     this.state = new Uint8Array(fdCapacity + 64);
     this.pending = new Uint8Array(fdCapacity + 64);
+    this.destOf = new Uint16Array(fdCapacity + 64);
     this.evSize = this.c.EPOLL_EVENT_SIZE;
     this.dataOff = this.c.EPOLL_DATA_OFFSET;
     this.events = Buffer.alloc(EVENTS * this.evSize);
@@ -173,6 +178,7 @@ export class Engine {
       }
     }
     this.track(fd, CONNECTING);
+    this.destOf[fd] = i;
     // Edge-triggered: EPOLLOUT fires once when the connect finishes, EPOLLIN when an echo
     // arrives during verify; the descriptor stays registered until it is closed.
     if (this.epollAdd(fd, c.EPOLLOUT | c.EPOLLIN | c.EPOLLET) < 0) {
@@ -220,7 +226,11 @@ export class Engine {
       this.L.close(fd);
       this.state[fd] = FREE;
       this.stats.inFlight--;
-      this.fail(errnoName(v.readInt32LE(0) || this.L.errno()), 'connect');
+      this.fail(
+        errnoName(v.readInt32LE(0) || this.L.errno()),
+        'connect',
+        this.addrNames[this.destOf[fd]!],
+      );
       return;
     }
     if (ev & c.EPOLLOUT) {

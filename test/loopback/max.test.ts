@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { parseSockstat } from '../../src/limits/procfs.js';
 import { runMax } from '../../src/scale/coordinator.js';
 import { BIN } from '../helpers/cli.js';
+import { freePortBlock } from '../helpers/ports.js';
 
 const sockstat = () => parseSockstat(readFileSync('/proc/net/sockstat', 'utf8'))!;
 
@@ -143,6 +144,56 @@ describe('fourtuple max on loopback', () => {
     }
     expect(after.tcpInuse).toBeLessThanOrEqual(before.tcpInuse + 50);
     expect(after.tcpTimeWait).toBeLessThanOrEqual(before.tcpTimeWait + 50);
+  });
+
+  it('Ctrl-C to the whole process group (workers included) is an interruption, not worker crashes', async () => {
+    const child = spawn(
+      process.execPath,
+      [BIN, 'max', '--connections', '4000', '--hold', '60s', '--json-stream'],
+      { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      err += d;
+    });
+    const deadline = Date.now() + 30_000;
+    while (!out.includes('"phase":"hold"') && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(out).toContain('"phase":"hold"');
+    const t0 = Date.now();
+    process.kill(-child.pid!, 'SIGINT'); // as a terminal's Ctrl-C does: every process of the group
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(code).toBe(130);
+    expect(err).not.toMatch(/EPIPE|Unhandled|\n\s+at /);
+    const result = JSON.parse(out.trim().split('\n').at(-1)!);
+    expect(result.event).toBe('result');
+    expect(result.stoppedBy.reason).toBe('interrupted');
+    expect(result.crashes).toEqual([]);
+    expect(workerPids()).toEqual([]);
+  });
+
+  it('a target where nothing listens is a wall: ECONNREFUSED, named with the address, at once', async () => {
+    const port = freePortBlock(1);
+    const t0 = Date.now();
+    const r = await runMax({
+      connections: 5000,
+      targets: [{ host: '127.0.0.1', port }],
+      holdMs: 0,
+    });
+    expect(Date.now() - t0).toBeLessThan(15_000); // not spinning until --duration (120 s)
+    expect(r.established).toBe(0);
+    expect(r.stoppedBy.reason).toBe('wall');
+    expect(r.stoppedBy.errno).toBe('ECONNREFUSED');
+    expect(r.stoppedBy.detail).toContain(`127.0.0.1:${port}`);
+    // at most one window of connects in flight failed, not thousands of retries
+    expect(r.failures['ECONNREFUSED']).toBeLessThanOrEqual(128);
+    expect(r.memory.totalBytesPerConnection).toBe(0); // no per-connection figure without connections
   });
 
   it('SIGKILL of the coordinator: the workers notice and exit on their own within 5 s', async () => {
