@@ -206,7 +206,9 @@ export function choiceFlag<T extends string>(
 /** Refuses two flags given together. */
 export function conflicts(values: ParsedValues, a: string, b: string): void {
   if (values[a] !== undefined && values[b] !== undefined) {
-    throw new UsageError(`--${a} and --${b} cannot be used together`, a);
+    // a boolean given as --no-FLAG is named as the user wrote it
+    const name = (f: string): string => (values[f] === false ? `no-${f}` : f);
+    throw new UsageError(`--${name(a)} and --${name(b)} cannot be used together`, a);
   }
 }
 

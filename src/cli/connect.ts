@@ -27,7 +27,7 @@ export const connectCommand: Command = {
   summary: 'a connector that binds a chosen source ip:port, then sends a heartbeat',
   help: `Usage: fourtuple connect --to IP:PORT [--from IP:PORT] [--data hi] [--interval 5s] [--count N]
                          [--reuseaddr|--no-reuseaddr] [--reuseport] [--bind-no-port]
-                         [--host-ns NAME] [--allow-remote] [--json]
+                         [--timeout 10s] [--host-ns NAME] [--allow-remote] [--json]
 
 Binds --from (port 0 or no --from: the kernel chooses), connects to --to, prints both
 addresses, then sends --data every --interval and prints each echo ("Lub hi... Dub tag:hi").

@@ -85,7 +85,8 @@ export const maxCommand: Command = {
   summary: 'open as many connections as the machine allows, hold, verify, say what stopped it',
   help: `Usage: fourtuple max [--connections N|auto] [--target IP:PORT[,IP:PORT...]] [--workers W|auto]
                      [--rate R] [--hold 10s] [--duration 120s] [--memory-floor SIZE]
-                     [--fds-per-worker N] [--allow-remote] [--json | --json-stream]
+                     [--fds-per-worker N] [--window N] [--concurrency N] [--allow-remote]
+                     [--report FILE.html] [--json | --json-stream]
 
 Opens connections on loopback with fourtuple's own listeners and connectors (both ends held as
 plain descriptors in worker processes, each under its descriptor limit), holds them, checks each

@@ -118,7 +118,7 @@ Options:
                    netns: machine k is a network namespace with 198.18.0.(k+1), all on one
                    bridge (needs root; created for the run and removed after it, also on Ctrl-C).
                    loopback stays the default even as root: it needs nothing and is fastest
-  --base-port P    first port, 1024 to 65535 (default: a block free on every machine, found at
+  --base-port P    first port, 1024 to 65536 - M (default: a block free on every machine, found at
                    run time between 10000 and 32767)
   --graph FILE     also draw the connections as an SVG picture (readable up to 64 endpoints)
 
