@@ -400,7 +400,7 @@ describe('fourtuple limits: flags', () => {
     [['--preset', 'many-ips', '--to', '3'], /--preset and --to cannot be used together/],
     [['--connections', '50'], /--connections must be an integer from 100 to 8000/],
     [['--connections', '9000'], /--connections must be an integer from 100 to 8000/],
-    [['--no-measure', '--connections', '500'], /--measure and --connections cannot be used/],
+    [['--no-measure', '--connections', '500'], /--no-measure and --connections cannot be used/],
     [['--frobnicate'], /unknown option --frobnicate/],
   ];
   for (const [args, message] of bad) {
