@@ -123,6 +123,48 @@ function joinNegativeValues(args: string[], options: OptionSpec): string[] {
   return out;
 }
 
+/** Booleans with a documented --no- form (the others reject --no-NAME as unknown). */
+const NEGATABLE = new Set(['reuseaddr', 'reuseport', 'bind-no-port', 'measure']);
+
+/**
+ * What node:util parseArgs lets through and a careful CLI should not: --no-NAME for a boolean
+ * that has no off form (--no-json), a boolean given both ways (--reuseaddr --no-reuseaddr), and
+ * a value flag given twice (--machines 2 --machines 3, where the last silently wins).
+ */
+function checkRepeats(args: readonly string[], options: OptionSpec, c: Command): void {
+  const booleans = new Map<string, boolean>();
+  const values = new Set<string>();
+  const shortName = new Map(
+    Object.entries(options)
+      .filter(([, o]) => o.short)
+      .map(([name, o]) => [o.short!, name]),
+  );
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') break;
+    const long = /^--(no-)?([\w-]+)(=.*)?$/.exec(a);
+    const short = /^-(\w)$/.exec(a);
+    const name = long ? long[2]! : short ? shortName.get(short[1]!) : undefined;
+    const o = name === undefined ? undefined : options[name];
+    if (!name || !o) continue;
+    const negated = Boolean(long?.[1]);
+    if (o.type === 'boolean') {
+      if (negated && !NEGATABLE.has(name)) {
+        throw new UsageError(`unknown option --no-${name} (see \`fourtuple ${c.name} --help\`)`);
+      }
+      const was = booleans.get(name);
+      if (was !== undefined && was === negated) {
+        throw new UsageError(`--${name} and --no-${name} cannot be used together`, name);
+      }
+      booleans.set(name, !negated);
+    } else if (!o.multiple) {
+      if (values.has(name)) throw new UsageError(`--${name} is given more than once`, name);
+      values.add(name);
+      if (!long?.[3]) i++; // its value is the next argument
+    }
+  }
+}
+
 export interface RunOptions {
   io?: Io;
   signal?: AbortSignal;
@@ -172,6 +214,7 @@ export async function runCli(argv: string[], options: RunOptions = {}): Promise<
       ...COMMON_OPTIONS,
       ...(command.json === false ? {} : { json: { type: 'boolean' } }),
     };
+    checkRepeats(rest, options, command);
     let parsed: { values: ParsedValues; positionals: string[] };
     try {
       parsed = parseArgs({

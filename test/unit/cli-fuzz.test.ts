@@ -85,3 +85,44 @@ describe('random argv to the CLI entry point', () => {
     for (const f of readdirSync(dir)) expect(['out.html', 'g.svg']).toContain(f);
   }, 120_000);
 });
+
+describe('what parseArgs lets through is refused', () => {
+  it.each([
+    [
+      ['theory', '--machines', '2', '--machines', '3', '--ports', '3'],
+      /^fourtuple theory: --machines is given more than once$/,
+    ],
+    [['theory', '-n', '2', '--machines=3', '-m', '3'], /--machines is given more than once/],
+    [['theory', '--no-json', '-n', '2', '-m', '3'], /unknown option --no-json/],
+    [['demo', '--no-list'], /unknown option --no-list/],
+    [
+      ['listen', '--reuseaddr', '--no-reuseaddr'],
+      /--reuseaddr and --no-reuseaddr cannot be used together/,
+    ],
+  ])('fourtuple %j', async (argv, message) => {
+    const r = await cli(argv);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trimEnd()).toMatch(message);
+  });
+
+  it('a documented --no- form and a repeatable flag still work', async () => {
+    const r = await cli([
+      'tour',
+      '--skip',
+      'demo,prove',
+      '--skip',
+      'limits',
+      '--skip',
+      'max',
+      '--skip',
+      'theory',
+      '--out',
+      join(dir, 'empty.html'),
+    ]);
+    expect(r.code).toBe(0);
+    const l = await cli(['limits', '--no-measure', '--json']);
+    expect(l.code).toBe(0);
+    expect(JSON.parse(l.stdout).measured).toBeFalsy();
+  });
+});
