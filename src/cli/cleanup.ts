@@ -25,7 +25,9 @@ Options:
       printJson(io, r);
       return 0;
     }
-    io.stdout.write(`${formatRemoved(r.removed)}\n`);
+    if (r.removed.length > 0 || r.inUse.length === 0) {
+      io.stdout.write(`${formatRemoved(r.removed)}\n`);
+    }
     if (r.inUse.length > 0) {
       const ids = r.inUse.map((l) => `${l.runId} (pid ${l.ownerPid})`).join(', ');
       io.stdout.write(`left alone, in use by a running process: ${ids} (--all removes them too)\n`);

@@ -18,10 +18,12 @@ Example: fourtuple errno EADDRNOTAVAIL 98`,
       throw new UsageError('give an errno name or number, e.g. `fourtuple errno EADDRINUSE`');
     }
     const infos = positionals.map((p) => lookupErrno(p));
-    const unknown = infos.find((i) => !i.known);
-    if (unknown) {
+    const k = infos.findIndex((i) => !i.known);
+    if (k >= 0) {
+      const asked = positionals[k]!.trim();
+      const what = /^\d+$/.test(asked) ? `errno number ${asked}` : `errno "${asked}"`;
       throw new UsageError(
-        `unknown errno "${unknown.name}" (give a name like EADDRINUSE or a number like 98)`,
+        `unknown ${what} (give a name like EADDRINUSE or a number like 98, as listed in errno(3))`,
       );
     }
     if (values.json) printJson(io, infos.length === 1 ? infos[0] : infos);
