@@ -404,7 +404,7 @@ describe('waiting on epoll', () => {
     const t0 = performance.now();
     ac.abort(reason);
     await expect(p).rejects.toBe(reason);
-    expect(performance.now() - t0).toBeLessThan(1000); // not the 30 s timeout; margin for a loaded machine;
+    expect(performance.now() - t0).toBeLessThan(1000); // not the 30 s timeout; margin for a loaded machine
     expect(pendingWaits()).toBe(0);
   });
 
