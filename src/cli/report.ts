@@ -48,7 +48,12 @@ Example:
     try {
       parsed = JSON.parse(text);
     } catch {
-      throw new UsageError(`RESULTS.json "${file}" is not JSON (save a result with --json)`);
+      parsed = lastStreamResult(text);
+      if (parsed === undefined) {
+        throw new UsageError(
+          `RESULTS.json "${file}" is not JSON (save a result with --json or --json-stream)`,
+        );
+      }
     }
     const input = toReportInput(parsed);
     if (!input) {
@@ -65,3 +70,16 @@ Example:
     return 0;
   },
 };
+
+/** `max --json-stream` output: one JSON object per line, the result last ({"event":"result"}). */
+function lastStreamResult(text: string): unknown {
+  const lines = text.trim().split('\n');
+  try {
+    const last = JSON.parse(lines.at(-1) ?? '') as { event?: string };
+    if (last.event !== 'result') return undefined;
+    const { event: _event, ...result } = last;
+    return result;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,5 +1,5 @@
 /** `--report FILE.html` on every command that produces a result: the same page, one part. */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -29,6 +29,18 @@ describe('--report FILE.html', () => {
       if (name === 'prove') expect(page).toContain('21 connections drawn from the result');
     },
   );
+
+  it('fourtuple report reads max --json-stream output (the result is its last line)', async () => {
+    const r = await cli(['max', '--connections', '300', '--hold', '0s', '--json-stream']);
+    expect(r.code).toBe(0);
+    const saved = join(dir, 'stream.jsonl');
+    writeFileSync(saved, r.stdout);
+    const page = join(dir, 'stream.html');
+    const rr = await cli(['report', saved, '-o', page]);
+    expect(rr.stderr).toBe('');
+    expect(rr.code).toBe(0);
+    expect(readFileSync(page, 'utf8')).toContain('id="practice"');
+  });
 
   it('a path in a missing directory is refused before anything runs (exit 2)', async () => {
     const file = join(dir, 'no', 'such', 'dir', 'p.html');
