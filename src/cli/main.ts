@@ -238,6 +238,13 @@ export async function runCli(argv: string[], options: RunOptions = {}): Promise<
       signal,
     });
   } catch (err) {
+    // Interrupted, a command can fail on the way out with whatever its cleanup met (an `ip`
+    // killed by the same Ctrl-C, a closed pipe): the cause is the interruption.
+    if (signal.aborted && !(err instanceof UsageError)) {
+      io.stderr.write(`fourtuple ${command.name}: interrupted\n`);
+      if (debug && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
+      return 130;
+    }
     return reportError(err, command, io, debug);
   }
 }

@@ -1,4 +1,6 @@
 /** `fourtuple theory`: every model's count, exact, with its derivation. */
+
+import { UsageError } from '../errors.js';
 import {
   type AddressFamily,
   DOUBLE_COUNT_EXPLANATION,
@@ -101,6 +103,7 @@ Example:
     }
     if (values.family !== undefined) {
       choiceFlag(values, 'family', ['ipv4', 'ipv6'], 'ipv4');
+      throw new UsageError('--family goes with --internet (the whole address space)', 'family');
     }
     const machines = bigIntFlag(values, 'machines', MACHINES);
     const ports = bigIntFlag(values, 'ports', PORTS);

@@ -75,6 +75,9 @@ Options:
   },
   async run({ values, io, signal }) {
     const skip = skippedParts(values);
+    if (skip.size === PARTS.length) {
+      throw new UsageError(`--skip leaves nothing to run (parts: ${PARTS.join(', ')})`, 'skip');
+    }
     const out = typeof values.out === 'string' ? values.out : DEFAULT_REPORT;
     if (out.trim() === '') throw new UsageError('--out needs a file name', 'out');
     signal.throwIfAborted();

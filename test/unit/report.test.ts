@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -231,6 +231,9 @@ describe('fourtuple tour writes the report', () => {
     expect(page).toContain('id="theory"');
     expect(page).toContain('id="machine"');
     expect(page).toContain('IPv4 address space');
+    // the skipped parts are left out of the terminal and of the page
+    for (const id of ['experiments', 'proof', 'practice']) expect(page).not.toContain(`id="${id}"`);
+    expect(r.stdout).not.toMatch(/== (demo|prove|limits|max)/);
   });
 
   it('--json prints the combined object (the report reads it back); the path goes to stderr', async () => {
@@ -244,17 +247,19 @@ describe('fourtuple tour writes the report', () => {
     expect(resultKind(j)).toBe('combined');
   });
 
-  it('--skip theory leaves the part out; an unknown part is a usage error', async () => {
+  it('--skip of every part, or of an unknown one, is a usage error', async () => {
     const out = join(dir, 'skip.html');
-    const r = await cli(['tour', '--out', out, ...onlyTheory, '--skip', 'theory']);
-    expect(r.code).toBe(0);
-    expect(r.stdout).not.toContain('== ');
-    expect(readFileSync(out, 'utf8')).not.toContain('id="theory"');
+    const all = await cli(['tour', '--out', out, ...onlyTheory, '--skip', 'theory']);
+    expect(all.code).toBe(2);
+    expect(all.stderr.trim()).toBe(
+      'fourtuple tour: --skip leaves nothing to run (parts: theory, demo, prove, limits, max)',
+    );
     const bad = await cli(['tour', '--out', out, '--skip', 'nope']);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim()).toBe(
       'fourtuple tour: --skip must be one of theory, demo, prove, limits, max (got "nope")',
     );
+    expect(existsSync(out)).toBe(false);
   });
 });
 
