@@ -4,15 +4,23 @@
  * runs it just made.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TOUR_MAX } from '../../src/cli/tour.js';
 import { BIN } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fourtuple-tour-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const profile = mkdtempSync(join(tmpdir(), 'fourtuple-chromium-'));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(profile, { recursive: true, force: true });
+});
+const CHROMIUM = '/usr/bin/chromium';
+const PAGE = join(dir, 'fourtuple-report.html');
 
 describe('the tour (fourtuple with no command)', () => {
   it('runs every part for real and writes a page with every section filled', () => {
@@ -58,4 +66,53 @@ describe('the tour (fourtuple with no command)', () => {
     expect(page).toContain('78 connections drawn from the result');
     expect(page).not.toMatch(/<script[^>]+src=/);
   }, 200_000);
+
+  it.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')(
+    "the tour's own page, from the runs above, opens in headless Chromium: every chart drawn, no error, no request",
+    async () => {
+      expect(existsSync(PAGE), 'the tour test above wrote the page').toBe(true);
+      const context = await chromium.launchPersistentContext(profile, {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
+        viewport: { width: 1280, height: 900 },
+      });
+      try {
+        const page = context.pages()[0] ?? (await context.newPage());
+        const problems: string[] = [];
+        page.on('console', (m) => {
+          if (m.type() === 'error' || m.type() === 'warning') problems.push(m.text());
+        });
+        page.on('pageerror', (e) => problems.push(e.message));
+        page.on('request', (r) => {
+          if (!/^(file|data):/.test(r.url())) problems.push(`request ${r.url()}`);
+        });
+        await page.goto(pathToFileURL(PAGE).href, { waitUntil: 'load' });
+        const charts = (await page.evaluate(`[...document.querySelectorAll('canvas')].map((c) => {
+          const { data } = c.getContext('2d').getImageData(0, 0, c.width, c.height);
+          let painted = 0;
+          for (let i = 3; i < data.length; i += 4) if (data[i] > 0) painted++;
+          const chart = window.Chart && window.Chart.getChart(c);
+          return { id: c.id, expected: Number(c.dataset.series), datasets: chart ? chart.data.datasets.length : 0, painted };
+        })`)) as { id: string; expected: number; datasets: number; painted: number }[];
+        // theory (2 charts: the seed and IPv4), and max's connections, rate and memory at least
+        expect(charts.length).toBeGreaterThanOrEqual(5);
+        for (const c of charts) {
+          expect(c.datasets, c.id).toBe(c.expected);
+          expect(c.painted, `${c.id} has painted pixels`).toBeGreaterThan(2000);
+        }
+        const edges = await page.$$eval('svg.graph', (svgs) =>
+          svgs.map((s) => s.querySelectorAll('.edge').length),
+        );
+        expect(edges).toEqual([21, 78]);
+        const out = join(import.meta.dirname, '..', '..', 'test-output');
+        mkdirSync(out, { recursive: true });
+        await page.screenshot({ path: join(out, 'tour.png'), fullPage: true });
+        expect(problems).toEqual([]);
+      } finally {
+        await context.close();
+      }
+    },
+    60_000,
+  );
 });
