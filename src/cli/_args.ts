@@ -172,7 +172,7 @@ export function parseTargetHostPort(flag: string, text: string): TargetHostPort 
   if (port < 1 || port > 65535) throw new UsageError(`${describe} (got ${port})`, flag);
   const family = isIP(host);
   if (family !== 0) return { host, port, family: family as 4 | 6 };
-  // Bracketed, all digits and dots (999.1.1.1, 127.1), or not a DNS name: malformed.
+  // Bracketed, all digits and dots (127.0.0.256, 127.1), or not a DNS name: malformed.
   if (text.startsWith('[') || /^[\d.]+$/.test(host) || !HOST_NAME_RE.test(host)) {
     throw new UsageError(`${describe}; "${host}" is not an IP address or a host name`, flag);
   }

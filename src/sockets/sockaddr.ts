@@ -15,7 +15,7 @@ function ipv6ToBytes(address: string, out: Buffer, offset: number): void {
   let text = address;
   const zone = text.indexOf('%');
   if (zone >= 0) text = text.slice(0, zone);
-  // An embedded IPv4 tail (::ffff:1.2.3.4) becomes two hex groups.
+  // An embedded IPv4 tail (::ffff:127.0.0.1) becomes two hex groups.
   const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
   if (v4) {
     const b = v4[1]!.split('.').map(Number);

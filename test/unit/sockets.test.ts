@@ -24,7 +24,7 @@ describe('sockaddr_in (IPv4)', () => {
     expect([...b.subarray(8)]).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
   });
 
-  it.each(['127.0.0.1', '127.0.0.2', '0.0.0.0', '255.255.255.255', '10.1.2.3'])(
+  it.each(['127.0.0.1', '127.0.0.2', '0.0.0.0', '127.255.255.255', '127.1.2.3'])(
     'round-trips %s',
     (a) => {
       expect(roundTrip(a, 65535)).toEqual({ address: a, port: 65535, family: 4 });
@@ -101,7 +101,7 @@ describe('sockaddr_in6 (IPv6)', () => {
 
   it('refuses a name or a malformed address', () => {
     expect(() => encodeSockAddr('localhost', 80)).toThrow(/not an IP address/);
-    expect(() => encodeSockAddr('1.2.3.256', 80)).toThrow(/not an IP address/);
+    expect(() => encodeSockAddr('127.0.0.256', 80)).toThrow(/not an IP address/);
     expect(() => encodeSockAddr('1:2:3:4:5:6:7:8:9', 80)).toThrow(/not an IP address/);
   });
 });
