@@ -124,6 +124,11 @@ export function parseSize(flag: string, text: string, minBytes: number, maxBytes
   return bytes;
 }
 
+/** HOST:PORT or [HOST]:PORT split into [_, host, port digits], or null. */
+function splitHostPort(text: string): RegExpExecArray | null {
+  return /^\[([^\]]+)\]:(\d{1,5})$/.exec(text) ?? /^([^:[\]]+):(\d{1,5})$/.exec(text);
+}
+
 export interface HostPort {
   host: string;
   port: number;
@@ -135,7 +140,7 @@ export interface HostPort {
  * `allowZero` (a source address where the kernel picks the port).
  */
 export function parseHostPort(flag: string, text: string, allowZero = false): HostPort {
-  const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(text) ?? /^([^:[\]]+):(\d{1,5})$/.exec(text);
+  const m = splitHostPort(text);
   const min = allowZero ? 0 : 1;
   const describe = `--${flag} must be IP:PORT or [IPv6]:PORT with a port from ${min} to 65535`;
   if (!m) throw new UsageError(`${describe} (got "${text}")`, flag);
@@ -164,7 +169,7 @@ export interface TargetHostPort {
  * checked for shape here; the caller resolves it once and applies the target policy.
  */
 export function parseTargetHostPort(flag: string, text: string): TargetHostPort {
-  const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(text) ?? /^([^:[\]]+):(\d{1,5})$/.exec(text);
+  const m = splitHostPort(text);
   const describe = `--${flag} must be IP:PORT, [IPv6]:PORT or NAME:PORT with a port from 1 to 65535`;
   if (!m) throw new UsageError(`${describe} (got "${text}")`, flag);
   const host = m[1]!;

@@ -25,7 +25,7 @@ export function allowRemoteFlag(values: ParsedValues): boolean {
 export async function labAddressesFrom(netnsPath: string | undefined): Promise<string[]> {
   if (!netnsPath) return [];
   const name = parseName(netnsPath.split('/').pop() ?? '');
-  if (!name || name.role !== 'machine') return [];
+  if (name?.role !== 'machine') return [];
   try {
     const lab = (await listLabs()).find((l) => l.runId === name.runId);
     return lab ? lab.machines.map((m) => m.address) : [];
@@ -35,8 +35,6 @@ export async function labAddressesFrom(netnsPath: string | undefined): Promise<s
 }
 
 export interface ResolvedFlag extends HostPort {
-  /** what the user wrote, when it was a name */
-  name?: string;
   /** the lab addresses the check allowed from where the socket lives (often none) */
   labAddresses: readonly string[];
 }
@@ -47,7 +45,8 @@ function familyOf(address: string): 4 | 6 {
 
 /**
  * Parses IP:PORT, [IPv6]:PORT or NAME:PORT, resolves a name once and applies the target
- * policy to every address, for a socket created in `netnsPath` (default: this namespace). Returns the first address (of family `prefer` when it has one).
+ * policy to every address, for a socket created in `netnsPath` (default: this namespace).
+ * Returns the first address (of family `prefer` when it has one).
  */
 export async function resolveTargetFlag(
   flag: string,
@@ -84,7 +83,6 @@ export async function resolveTargetFlag(
     host: address,
     port: t.port,
     family,
-    ...(outcome.target.resolved ? { name: t.host } : {}),
     labAddresses: loaded,
   };
 }

@@ -181,7 +181,7 @@ Example:
     if (graph !== undefined) {
       writeFileSync(graph, proofGraph({ ...r, connections: r.connections ?? [] }));
     }
-    writeCommandReport(report, { proof: { ...r, models: { ...r.models } } }, io);
+    writeCommandReport(report, { proof: r }, io);
     if (values.json) printJson(io, r);
     else {
       io.stdout.write(`${formatProof(r)}\n`);

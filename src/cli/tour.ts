@@ -142,7 +142,7 @@ Options:
         if (r.verdict !== 'exact')
           problems.push(`prove ${size.machines}x${size.ports}: ${r.verdict}`);
       }
-      results.proof = proofs.map((r) => ({ ...r, models: { ...r.models } }));
+      results.proof = proofs;
       say('Details and the graph: `fourtuple prove --machines 2 --ports 3 --graph g.svg`.\n\n');
     }
 

@@ -8,7 +8,7 @@
  * their issues; every field the page can do without is optional, so the real result types can
  * be passed as they are.
  */
-import type { InternetResult, TheoryResult } from '../theory/index.js';
+import type { InternetResult, ModelName, TheoryResult } from '../theory/index.js';
 
 /** A BigInt field: bigint from the library, a decimal string from JSON. */
 export type Big = bigint | string;
@@ -102,7 +102,7 @@ export interface ProofInput {
   /** reverse and duplicate attempts that failed, by errno name */
   attemptsRefused?: Readonly<Record<string, Count>>;
   /** the theory's counts for the same n x m, by model name (src/theory ModelCounts) */
-  models?: Readonly<Partial<Record<string, Count>>>;
+  models?: Readonly<Partial<Record<ModelName, Count>>>;
   /** 'exact' when established = N(N+1)/2 */
   verdict?: string;
   /** every established connection, for the graph; without it the graph is drawn only when the

@@ -335,10 +335,7 @@ export async function runMax(
     return { established, accepted, failures };
   };
 
-  /** An interruption ends the run whatever stopped the ramp before it (target, capacity). */
   const interrupt = (detail: string): void => {
-    if (stopped?.reason === 'interrupted') return;
-    if (stopped?.reason === 'target' || stopped?.reason === 'capacity') stopped = undefined;
     stopAll({ reason: 'interrupted', detail: `interrupted (${detail})` });
     wakeStartup?.();
   };
@@ -346,8 +343,15 @@ export async function runMax(
   // (a function: TypeScript narrows `stopped` in the loops below, not seeing closures set it)
   const interruptedNow = (): boolean => stopped?.reason === 'interrupted';
 
+  /**
+   * The first reason to stop is the one reported, with one exception: the end of the ramp
+   * ('target', 'capacity') is not the end of the run, so an interruption or a worker crash
+   * during the hold or the verify replaces it (else the run would read as a success).
+   */
   const stopAll = (why: MaxResult['stoppedBy']): void => {
-    if (!stopped) stopped = why;
+    const rampDone = stopped?.reason === 'target' || stopped?.reason === 'capacity';
+    const endsRun = why.reason === 'interrupted' || why.reason === 'worker-crash';
+    if (!stopped || (rampDone && endsRun)) stopped = why;
     for (const w of workers) if (w.state === 'ramping') post(w, { cmd: 'stop' });
   };
 
@@ -420,11 +424,6 @@ export async function runMax(
       } else if (was !== 'closed' && !(code === 0 && phase === 'teardown')) {
         crashes.push({ pid: w.pid, code, signal: sig });
         if (phase !== 'teardown') {
-          // After the ramp, `stopped` already says 'target' (or 'capacity'), and stopAll keeps
-          // the first reason: a crash in the hold or the verify would then read as a run that
-          // reached its target (exit 0 once the sockets settle) although this worker's
-          // connections are gone. The crash is the cause of this run's end: it replaces them.
-          if (stopped?.reason === 'target' || stopped?.reason === 'capacity') stopped = undefined;
           stopAll({
             reason: 'worker-crash',
             detail: `worker ${w.pid} exited (${sig ?? `code ${code}`}) during ${phase}, with ${w.stats.established} connections established`,
@@ -519,7 +518,7 @@ export async function runMax(
       });
       const readies = (await Promise.race([booted, woken])) ?? [];
       wakeStartup = undefined;
-      if (signal?.aborted || interruptedNow()) break;
+      if (interruptedNow()) break;
       readies.forEach((r, k) => {
         const w = batch[k]!;
         if (r) {

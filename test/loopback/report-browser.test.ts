@@ -22,6 +22,7 @@ import {
   FIXTURE_MAX,
   FIXTURE_PROOFS,
 } from '../fixtures/report-render-sample.js';
+import { probeCharts } from '../helpers/browser.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const installed = existsSync(CHROMIUM);
@@ -104,26 +105,7 @@ describe.skipIf(!installed)(
         });
         await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
 
-        // a string, so this file needs no DOM types: it runs in the page
-        const charts = (await page.evaluate(`[...document.querySelectorAll('canvas')].map((c) => {
-          const { data } = c.getContext('2d').getImageData(0, 0, c.width, c.height);
-          let painted = 0;
-          for (let i = 3; i < data.length; i += 4) if (data[i] > 0) painted++;
-          const chart = window.Chart && window.Chart.getChart(c);
-          return {
-            id: c.id,
-            expected: Number(c.dataset.series),
-            datasets: chart ? chart.data.datasets.length : 0,
-            width: c.width,
-            painted,
-          };
-        })`)) as {
-          id: string;
-          expected: number;
-          datasets: number;
-          width: number;
-          painted: number;
-        }[];
+        const charts = await probeCharts(page);
         const summary = Object.fromEntries(
           charts.map((c) => [c.id.replace(/-\d+$/, ''), c.datasets] as const),
         );

@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TOUR_MAX } from '../../src/cli/tour.js';
+import { probeCharts } from '../helpers/browser.js';
 import { BIN } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fourtuple-tour-'));
@@ -88,13 +89,7 @@ describe('the tour (fourtuple with no command)', () => {
           if (!/^(file|data):/.test(r.url())) problems.push(`request ${r.url()}`);
         });
         await page.goto(pathToFileURL(PAGE).href, { waitUntil: 'load' });
-        const charts = (await page.evaluate(`[...document.querySelectorAll('canvas')].map((c) => {
-          const { data } = c.getContext('2d').getImageData(0, 0, c.width, c.height);
-          let painted = 0;
-          for (let i = 3; i < data.length; i += 4) if (data[i] > 0) painted++;
-          const chart = window.Chart && window.Chart.getChart(c);
-          return { id: c.id, expected: Number(c.dataset.series), datasets: chart ? chart.data.datasets.length : 0, painted };
-        })`)) as { id: string; expected: number; datasets: number; painted: number }[];
+        const charts = await probeCharts(page);
         // theory (2 charts: the seed and IPv4), and max's connections, rate and memory at least
         expect(charts.length).toBeGreaterThanOrEqual(5);
         for (const c of charts) {

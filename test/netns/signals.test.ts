@@ -7,9 +7,10 @@
  * must run.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { canUseNetns, destroyLab, LAB_STATE_DIR } from '../../src/hosts/index.js';
+import { afterEach, expect, it } from 'vitest';
+import { destroyLab, LAB_STATE_DIR } from '../../src/hosts/index.js';
 import { type Child, killAll, spawnCli } from '../helpers/child.js';
+import { describeNetns } from '../helpers/netns.js';
 import { freePortBlock } from '../helpers/ports.js';
 import {
   fdCount,
@@ -21,9 +22,6 @@ import {
   until,
   watchDescendants,
 } from '../helpers/procs.js';
-
-const support = await canUseNetns();
-const mustRun = process.env.CI === 'true' && process.getuid?.() === 0;
 
 const SIGNALS = [
   ['SIGINT', 130],
@@ -70,80 +68,68 @@ async function interrupt(child: Child, sig: NodeJS.Signals) {
   return { ...r, ms: Date.now() - t0 };
 }
 
-if (!support.ok) {
-  describe('signals with netns labs', () => {
-    if (mustRun) {
-      it('run under CI as root, so network namespaces must work', () => {
-        expect.fail(`CI=true as root, but netns labs cannot run: ${support.reason}`);
+describeNetns('signals with netns labs', () => {
+  it.each(SIGNALS)(
+    'prove --hosts netns --machines 4 --ports 32, %s while connecting: exits %i within 5 s, the lab is gone',
+    async (sig, code) => {
+      const child = spawnCli(['prove', '--hosts', 'netns', '--machines', '4', '--ports', '32']);
+      const watch = watchDescendants(child.pid);
+      // the lab comes first, then 128 listeners and 8,256 connections (16,000 descriptors)
+      await until('prove to hold 2,000 descriptors', () => fdCount(child.pid) >= 2000, {
+        child,
+        stepMs: 5,
       });
-    } else {
-      it.skip(`skipped: ${support.reason}`, () => {});
+      const runId = labOf(child.pid);
+      expect(runId, 'the lab of the running prove').toBeDefined();
+      expect(labLeftovers(runId!).length).toBeGreaterThan(4); // 5 namespaces, state file
+      const r = await interrupt(child, sig);
+      const seen = watch.stop();
+      console.log(
+        `prove netns 4x32 ${sig}: exited ${r.code} in ${r.ms} ms; ${seen.length} child processes seen`,
+      );
+      expect(r.ms).toBeLessThan(5000);
+      expect(r.code).toBe(code);
+      expect(child.stderr()).toBe('fourtuple prove: interrupted\n');
+      expect(child.lines.join('')).toBe('');
+      expect(labLeftovers(runId!)).toEqual([]);
+      expect(stillRunning(seen), 'processes it started').toEqual([]);
+    },
+  );
+
+  it('demo --hosts netns, SIGINT while its lab is up: exits 130 within 5 s, the lab is gone', async () => {
+    // The run takes well under a second: freeze it after its first experiment (the lab is
+    // up by then: it is made first), make sure it is unfinished, queue SIGINT, let it go on.
+    for (let attempt = 1; ; attempt++) {
+      const base = freePortBlock(4, ['0.0.0.0', '127.0.0.1', '127.0.0.2', '::1']);
+      const child = spawnCli(['demo', '--hosts', 'netns', '--base-port', String(base)]);
+      const watch = watchDescendants(child.pid);
+      await child.waitFor((l) => l.startsWith('== '), 20_000);
+      await freeze(child);
+      const runId = labOf(child.pid);
+      const finished = child.lines.some((l) => /experiments in \d+ ms/.test(l));
+      if (finished || runId === undefined || child.proc.exitCode !== null) {
+        expect(attempt, 'the demo finished before it could be frozen, 5 times').toBeLessThan(5);
+        process.kill(child.pid, 'SIGCONT');
+        await child.exited;
+        watch.stop();
+        continue;
+      }
+      expect(labLeftovers(runId).length).toBeGreaterThan(3); // 4 namespaces, state file
+      const t0 = Date.now();
+      thawWith(child, 'SIGINT');
+      const r = await child.exited;
+      const ms = Date.now() - t0;
+      const seen = watch.stop();
+      console.log(
+        `demo netns SIGINT (attempt ${attempt}, after ${child.lines.filter((l) => l.startsWith('== ')).length} of 22 experiments): exited ${r.code} in ${ms} ms`,
+      );
+      expect(ms).toBeLessThan(5000);
+      expect(r.code).toBe(130);
+      expect(child.stderr()).toBe('fourtuple demo: interrupted\n');
+      expect(labLeftovers(runId)).toEqual([]);
+      expect(stillRunning(seen), 'processes it started').toEqual([]);
+      expect(await socketsGone([[base, base + 3]]), 'sockets on its ports').toEqual([]);
+      return;
     }
   });
-} else {
-  describe('signals with netns labs (real namespaces)', () => {
-    it.each(SIGNALS)(
-      'prove --hosts netns --machines 4 --ports 32, %s while connecting: exits %i within 5 s, the lab is gone',
-      async (sig, code) => {
-        const child = spawnCli(['prove', '--hosts', 'netns', '--machines', '4', '--ports', '32']);
-        const watch = watchDescendants(child.pid);
-        // the lab comes first, then 128 listeners and 8,256 connections (16,000 descriptors)
-        await until('prove to hold 2,000 descriptors', () => fdCount(child.pid) >= 2000, {
-          child,
-          stepMs: 5,
-        });
-        const runId = labOf(child.pid);
-        expect(runId, 'the lab of the running prove').toBeDefined();
-        expect(labLeftovers(runId!).length).toBeGreaterThan(4); // 5 namespaces, state file
-        const r = await interrupt(child, sig);
-        const seen = watch.stop();
-        console.log(
-          `prove netns 4x32 ${sig}: exited ${r.code} in ${r.ms} ms; ${seen.length} child processes seen`,
-        );
-        expect(r.ms).toBeLessThan(5000);
-        expect(r.code).toBe(code);
-        expect(child.stderr()).toBe('fourtuple prove: interrupted\n');
-        expect(child.lines.join('')).toBe('');
-        expect(labLeftovers(runId!)).toEqual([]);
-        expect(stillRunning(seen), 'processes it started').toEqual([]);
-      },
-    );
-
-    it('demo --hosts netns, SIGINT while its lab is up: exits 130 within 5 s, the lab is gone', async () => {
-      // The run takes well under a second: freeze it after its first experiment (the lab is
-      // up by then: it is made first), make sure it is unfinished, queue SIGINT, let it go on.
-      for (let attempt = 1; ; attempt++) {
-        const base = freePortBlock(4, ['0.0.0.0', '127.0.0.1', '127.0.0.2', '::1']);
-        const child = spawnCli(['demo', '--hosts', 'netns', '--base-port', String(base)]);
-        const watch = watchDescendants(child.pid);
-        await child.waitFor((l) => l.startsWith('== '), 20_000);
-        await freeze(child);
-        const runId = labOf(child.pid);
-        const finished = child.lines.some((l) => /experiments in \d+ ms/.test(l));
-        if (finished || runId === undefined || child.proc.exitCode !== null) {
-          expect(attempt, 'the demo finished before it could be frozen, 5 times').toBeLessThan(5);
-          process.kill(child.pid, 'SIGCONT');
-          await child.exited;
-          watch.stop();
-          continue;
-        }
-        expect(labLeftovers(runId).length).toBeGreaterThan(3); // 4 namespaces, state file
-        const t0 = Date.now();
-        thawWith(child, 'SIGINT');
-        const r = await child.exited;
-        const ms = Date.now() - t0;
-        const seen = watch.stop();
-        console.log(
-          `demo netns SIGINT (attempt ${attempt}, after ${child.lines.filter((l) => l.startsWith('== ')).length} of 22 experiments): exited ${r.code} in ${ms} ms`,
-        );
-        expect(ms).toBeLessThan(5000);
-        expect(r.code).toBe(130);
-        expect(child.stderr()).toBe('fourtuple demo: interrupted\n');
-        expect(labLeftovers(runId)).toEqual([]);
-        expect(stillRunning(seen), 'processes it started').toEqual([]);
-        expect(await socketsGone([[base, base + 3]]), 'sockets on its ports').toEqual([]);
-        return;
-      }
-    });
-  });
-}
+});
