@@ -1,13 +1,47 @@
 /**
  * Errors a user can see. Each carries a `code` that statically and permanently identifies it;
  * the message may change. The CLI maps UsageError to exit code 2 and everything else to 1.
+ * No code path decides anything from an error's message text: test `code` (or the class).
  */
+import { type ErrnoCode, errnoMeaning, errnoName } from './sockets/errno.js';
+
+/**
+ * Every code fourtuple raises itself, with what it means. A FourtupleError's `code` is one of
+ * these; a SyscallError's `code` is an errno name instead. The README lists this table.
+ */
+export const ERROR_CODES = {
+  FOURTUPLE_USAGE: 'bad input: a flag or option out of range, malformed, missing or conflicting',
+  FOURTUPLE_UNSUPPORTED: 'this platform lacks something the command needs (raw sockets off Linux)',
+  FOURTUPLE_TARGET_REFUSED:
+    'the target is neither loopback nor a host of a lab this run created (see --allow-remote)',
+  FOURTUPLE_FD_LIMIT: 'the descriptors the run needs would not fit this process (RLIMIT_NOFILE)',
+  FOURTUPLE_NO_LIMITS: 'a limit the run depends on could not be read (RLIMIT_NOFILE)',
+  FOURTUPLE_NO_FREE_PORTS: 'no run of free ports was found for the experiment or proof',
+  FOURTUPLE_PORTS_BUSY: 'the ports chosen for the run are held by another socket',
+  FOURTUPLE_LAB_UNREACHABLE: 'a lab machine did not answer across the lab network',
+  FOURTUPLE_NO_IP: 'the `ip` command (iproute2) is not installed',
+  FOURTUPLE_IP: 'an `ip` command failed (its first line of output is the message)',
+  FOURTUPLE_NO_NETNS: 'network namespaces cannot be created here (needs root and iproute2)',
+  FOURTUPLE_NO_LAB: 'no lab with that run id exists',
+  FOURTUPLE_CLEANUP: 'some leftovers of a crashed run could not be removed',
+  FOURTUPLE_NO_WORKER: 'a worker process for `max` could not be started',
+  FOURTUPLE_WORKER_CRASHED: 'a worker process for `max` exited or failed before it was ready',
+  FOURTUPLE_MEASURE_UNREADABLE: 'the memory or socket counters in /proc could not be read',
+  FOURTUPLE_MEASURE_STOPPED: 'the measuring connection holder was stopped',
+  FOURTUPLE_MEASURE_LISTEN: 'the measuring listener has no TCP address',
+  FOURTUPLE_MEASURE_TIMEOUT: 'the measuring connections were not all established in time',
+  FOURTUPLE_RESULT_UNKNOWN: 'a results file is not a fourtuple result (no known kind)',
+  FOURTUPLE_RESULT_VERSION: 'a results file was written by a newer fourtuple (its version)',
+} as const;
+
+/** A code fourtuple raises itself. */
+export type FourtupleCode = keyof typeof ERROR_CODES;
 
 /** Base class: an error fourtuple raised on purpose, with a stable code. */
 export class FourtupleError extends Error {
   override name = 'FourtupleError';
   constructor(
-    readonly code: string,
+    readonly code: FourtupleCode | ErrnoCode,
     message: string,
     options?: { cause?: unknown },
   ) {
@@ -43,9 +77,11 @@ export class UnsupportedError extends FourtupleError {
  */
 export class SyscallError extends FourtupleError {
   override name = 'SyscallError';
+  /** the errno name (EADDRNOTAVAIL), or E<number> for a number this OS does not name */
+  declare readonly code: ErrnoCode;
   constructor(
     readonly syscall: string,
-    code: string,
+    code: ErrnoCode,
     readonly errno: number,
     readonly meaning: string,
     readonly address?: string,
@@ -53,6 +89,11 @@ export class SyscallError extends FourtupleError {
   ) {
     const where = address === undefined ? '' : ` ${formatAddress(address, port)}`;
     super(code, `${syscall} ${code}${where} (${meaning})`);
+  }
+
+  /** The error for a failed call from its errno number: `connect EADDRNOTAVAIL 127.0.0.1:6001`. */
+  static fromErrno(syscall: string, errno: number, address?: string, port?: number): SyscallError {
+    return new SyscallError(syscall, errnoName(errno), errno, errnoMeaning(errno), address, port);
   }
 }
 

@@ -51,6 +51,9 @@ export type ErrnoName =
   | 'EALREADY'
   | 'EINPROGRESS';
 
+/** An errno name this module knows, or any other E-name the OS gives (EADDRINUSE, E999). */
+export type ErrnoCode = ErrnoName | `E${string}`;
+
 export const ERRNO_MEANING: Readonly<Record<ErrnoName, string>> = {
   EPERM: 'operation not permitted: this process lacks the privilege (a capability or root)',
   ENOENT: 'no such file or directory',
@@ -91,8 +94,8 @@ export const ERRNO_MEANING: Readonly<Record<ErrnoName, string>> = {
 };
 
 /** The errno name for a number (e.g. 98 -> EADDRINUSE on Linux), or `E<number>` when unknown. */
-export function errnoName(errno: number): string {
-  return NAMES.get(errno) ?? `E${errno}`;
+export function errnoName(errno: number): ErrnoCode {
+  return (NAMES.get(errno) as ErrnoCode | undefined) ?? `E${errno}`;
 }
 
 /** The errno number for a name on this OS, or undefined. */

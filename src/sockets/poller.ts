@@ -6,7 +6,7 @@
  * delivered to the wrong waiter.
  */
 import { SyscallError } from '../errors.js';
-import { errnoMeaning, errnoName, errnoNumber } from './errno.js';
+import { errnoMeaning, errnoNumber } from './errno.js';
 import { libc } from './libc.js';
 import { constants } from './platform.js';
 
@@ -39,7 +39,7 @@ class Poller {
     const fd = libc().epoll_create1(c.EPOLL_CLOEXEC);
     if (fd < 0) {
       const e = libc().errno();
-      throw new SyscallError('epoll_create1', errnoName(e), e, errnoMeaning(e));
+      throw SyscallError.fromErrno('epoll_create1', e);
     }
     this.epfd = fd;
     return fd;
@@ -56,7 +56,7 @@ class Poller {
     ev.writeBigUInt64LE(BigInt(token), c.EPOLL_DATA_OFFSET);
     if (libc().epoll_ctl(epfd, c.EPOLL_CTL_ADD, fd, ev) < 0) {
       const e = libc().errno();
-      return Promise.reject(new SyscallError('epoll_ctl', errnoName(e), e, errnoMeaning(e)));
+      return Promise.reject(SyscallError.fromErrno('epoll_ctl', e));
     }
     return new Promise<number>((resolve, reject) => {
       const w: Waiter = { fd, resolve, reject };

@@ -32,7 +32,7 @@ export type OptionName = keyof SocketOptions;
 /** The errno a failed call left, as a SyscallError naming the call and the address. */
 export function lastError(syscall: string, address?: string, port?: number): SyscallError {
   const e = libc().errno();
-  return new SyscallError(syscall, errnoName(e), e, errnoMeaning(e), address, port);
+  return SyscallError.fromErrno(syscall, e, address, port);
 }
 
 function intBuf(v: number): Buffer {
@@ -183,7 +183,7 @@ export class RawSocket {
     if (libc().connect(this.fd, sa, sa.length) === 0) return true;
     const e = libc().errno();
     if (errnoName(e) === 'EINPROGRESS') return false;
-    throw new SyscallError('connect', errnoName(e), e, errnoMeaning(e), address, port);
+    throw SyscallError.fromErrno('connect', e, address, port);
   }
 
   /** The pending error of a finished non-blocking connect (SO_ERROR), 0 when it succeeded. */
@@ -205,7 +205,7 @@ export class RawSocket {
     await waitReady(this.fd, constants().EPOLLOUT, opts.timeoutMs ?? 10_000, opts.signal);
     const err = this.pendingError();
     if (err !== 0) {
-      throw new SyscallError('connect', errnoName(err), err, errnoMeaning(err), address, port);
+      throw SyscallError.fromErrno('connect', err, address, port);
     }
   }
 
@@ -252,7 +252,7 @@ export class RawSocket {
     if (n >= 0) return Number(n);
     const e = libc().errno();
     if (errnoName(e) === 'EAGAIN') return 0;
-    throw new SyscallError('send', errnoName(e), e, errnoMeaning(e));
+    throw SyscallError.fromErrno('send', e);
   }
 
   /** Receives up to `into.length` bytes without blocking: bytes read, 0 at EOF, -1 if none yet. */
@@ -262,7 +262,7 @@ export class RawSocket {
     if (n >= 0) return n;
     const e = libc().errno();
     if (errnoName(e) === 'EAGAIN') return -1;
-    throw new SyscallError('recv', errnoName(e), e, errnoMeaning(e));
+    throw SyscallError.fromErrno('recv', e);
   }
 
   shutdownWrite(): void {
