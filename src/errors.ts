@@ -30,6 +30,7 @@ export const ERROR_CODES = {
   FOURTUPLE_MEASURE_STOPPED: 'the measuring connection holder was stopped',
   FOURTUPLE_MEASURE_LISTEN: 'the measuring listener has no TCP address',
   FOURTUPLE_MEASURE_TIMEOUT: 'the measuring connections were not all established in time',
+  FOURTUPLE_INTERRUPTED: 'the run was interrupted by SIGINT (exit 130) or SIGTERM (exit 143)',
   FOURTUPLE_RESULT_UNKNOWN: 'a results file is not a fourtuple result (no known kind)',
   FOURTUPLE_RESULT_VERSION: 'a results file was written by a newer fourtuple (its version)',
 } as const;
@@ -60,6 +61,39 @@ export class UsageError extends FourtupleError {
     readonly flag?: string,
   ) {
     super('FOURTUPLE_USAGE', message);
+  }
+}
+
+/**
+ * A library option out of range or malformed, named by its library field (`basePort`), not by a
+ * CLI flag: the CLI maps `option` to its flag (`--base-port`) and formats the same parts.
+ */
+export class InvalidOptionError extends UsageError {
+  override name = 'InvalidOptionError';
+  constructor(
+    /** the library field, as in the options object (basePort) */
+    readonly option: string,
+    /** what is accepted, e.g. "an integer from 1 to 65532" */
+    readonly expected: string,
+    /** the value given, as the user would recognise it */
+    readonly got?: string,
+  ) {
+    super(`${option} must be ${expected}${got === undefined ? '' : ` (got ${got})`}`);
+  }
+}
+
+/**
+ * The reason an AbortSignal carries when SIGINT or SIGTERM interrupted a run: the CLI exits
+ * 128 + the signal's number (130, 143) by reading `signal`, never the message.
+ */
+export class InterruptedError extends FourtupleError {
+  override name = 'AbortError';
+  constructor(readonly signal: 'SIGINT' | 'SIGTERM') {
+    super('FOURTUPLE_INTERRUPTED', `interrupted by ${signal}`);
+  }
+  /** 130 for SIGINT, 143 for SIGTERM */
+  get exitCode(): number {
+    return this.signal === 'SIGTERM' ? 143 : 130;
   }
 }
 
