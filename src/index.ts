@@ -109,6 +109,7 @@ export {
   type Verdict,
 } from './proof/index.js';
 export * from './report/index.js';
+export * from './result.js';
 export {
   defaultMemoryFloor,
   type MaxOptions,

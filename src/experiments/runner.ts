@@ -5,11 +5,13 @@
  * TIME_WAIT to disturb the next run), listeners with an RST to every accepted connection. The
  * listener-restart experiments leave one TIME_WAIT each, on a fresh port chosen per run.
  */
+
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { type Listener, startListener } from '../endpoints/listener.js';
 import { FourtupleError, SyscallError, UsageError } from '../errors.js';
 import { createLab, type Lab } from '../hosts/lab.js';
+import { type Tagged, tag } from '../result.js';
 import { withNetns } from '../sockets/netns.js';
 import { constants } from '../sockets/platform.js';
 import { waitReady } from '../sockets/poller.js';
@@ -118,7 +120,7 @@ export interface DemoSummary {
   durationMs: number;
 }
 
-export interface DemoResult {
+export interface DemoResult extends Tagged<'demo'> {
   experiments: ExperimentResult[];
   summary: DemoSummary;
 }
@@ -804,6 +806,7 @@ export async function runExperiments(options: RunExperimentsOptions = {}): Promi
   }
   const differed = results.filter((r) => !r.matches).map((r) => r.name);
   return {
+    ...tag('demo'),
     experiments: results,
     summary: {
       experiments: results.length,

@@ -3,6 +3,7 @@
  * limit by limit: the ceiling each implies, its scope, and the exact command that would raise
  * it (printed, never run). Pure: works on a reading and a measurement passed in.
  */
+import { type Tagged, tag } from '../result.js';
 import type { ConnectionCost } from './measure.js';
 import { known, type LimitsReading } from './read.js';
 
@@ -124,7 +125,7 @@ export interface MachineEstimate {
   processes: bigint;
 }
 
-export interface LimitsResult {
+export interface LimitsResult extends Tagged<'limits'> {
   shape: Shape;
   /** every limit, binding first: those that bound concurrent connections by ceiling, then the rest */
   limits: Limit[];
@@ -503,6 +504,7 @@ export function predictLimits(shape: Shape, options: PredictOptions): LimitsResu
     processes,
   };
   return {
+    ...tag('limits'),
     shape,
     limits: sorted,
     binding: first?.name ?? 'none',

@@ -27,6 +27,7 @@
 
 import { FourtupleError, SyscallError } from '../errors.js';
 import { createLab, type HostsKind, type Lab } from '../hosts/index.js';
+import { type Tagged, tag } from '../result.js';
 import { errnoMeaning, errnoName } from '../sockets/errno.js';
 import { withNetns } from '../sockets/netns.js';
 import { constants } from '../sockets/platform.js';
@@ -107,7 +108,7 @@ export interface ProveTimings {
 
 export type Verdict = 'exact' | 'mismatch';
 
-export interface ProveResult {
+export interface ProveResult extends Tagged<'prove'> {
   machines: bigint;
   ports: bigint;
   hosts: ProofHosts;
@@ -579,6 +580,7 @@ export async function prove(options: ProveOptions): Promise<ProveResult> {
       );
     }
     const result: ProveResult = {
+      ...tag('prove'),
       machines: BigInt(machines),
       ports: BigInt(ports),
       hosts: kind,

@@ -2,6 +2,7 @@
  * Reads a saved result (a command's `--json` output) as report input: either a combined object
  * with several parts (the tour's) or one command's result, recognised by its fields.
  */
+import { RESULT_KINDS } from '../result.js';
 import type { ReportInput } from './types.js';
 
 type Obj = Record<string, unknown>;
@@ -11,10 +12,14 @@ function isObj(v: unknown): v is Obj {
 }
 
 /** Which command produced a single result, judged by the fields it has. */
-export type ResultKind = 'combined' | 'theory' | 'demo' | 'prove' | 'limits' | 'max';
+export type InputKind = 'combined' | 'theory' | 'demo' | 'prove' | 'limits' | 'max';
 
-export function resultKind(value: unknown): ResultKind | undefined {
+export function resultKind(value: unknown): InputKind | undefined {
   if (!isObj(value)) return undefined;
+  if (value.kind === 'tour') return 'combined';
+  if (typeof value.kind === 'string' && (RESULT_KINDS as readonly string[]).includes(value.kind)) {
+    return value.kind as InputKind;
+  }
   if (Array.isArray(value.limits)) return 'limits';
   if (isObj(value.models) && 'endpoints' in value && 'machines' in value) return 'theory';
   if ('established' in value && 'machines' in value && 'ports' in value) return 'prove';

@@ -5,6 +5,7 @@
  * connection with an echo, tears down with RSTs and checks /proc/net/sockstat is back where it
  * started. Library function: returns data, never prints; progress goes to a callback.
  */
+
 import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -13,6 +14,7 @@ import { FourtupleError, UsageError } from '../errors.js';
 import type { Sockstat } from '../limits/procfs.js';
 import { ephemeralPortRange } from '../limits/procfs.js';
 import { anyRemote, assertTargetsAllowed } from '../policy/targets.js';
+import { type Tagged, tag } from '../result.js';
 import { getNofileLimit } from '../sockets/rlimit.js';
 import { readFileNr, readMem, readProcSize, readSockstatNow } from './_proc.js';
 import type { Destination, EngineStats, VerifyResult, Wall } from './engine.js';
@@ -83,7 +85,7 @@ export interface Progress extends Sample {
   workers: number;
 }
 
-export interface MaxResult {
+export interface MaxResult extends Tagged<'max'> {
   requested: number | 'auto';
   planned: number;
   mode: 'loopback' | 'target';
@@ -656,6 +658,7 @@ export async function runMax(
     const n = peakEstablished > 0 ? peakEstablished : Number.POSITIVE_INFINITY;
     const final = totals();
     return {
+      ...tag('max'),
       requested: options.connections,
       planned: plan.connections,
       mode: bothEnds ? 'loopback' : 'target',

@@ -3,7 +3,9 @@
  * practical figure that depends on this machine: how many connections one source IP can open
  * to one destination ip:port (the ephemeral port range).
  */
+
 import { ephemeralPortRange, type PortRange } from '../limits/procfs.js';
+import { type Tagged, tag } from '../result.js';
 import { countModels, endpoints, type ModelCounts, toScientific } from './models.js';
 
 export * from './models.js';
@@ -25,7 +27,7 @@ export interface PerDestination {
   why: string;
 }
 
-export interface TheoryResult {
+export interface TheoryResult extends Tagged<'theory'> {
   machines: bigint;
   ports: bigint;
   ipsPerMachine: bigint;
@@ -56,6 +58,7 @@ export function theory(options: TheoryOptions): TheoryResult {
   };
   const models = countModels(input);
   return {
+    ...tag('theory'),
     ...input,
     endpoints: endpoints(input).total,
     models,
