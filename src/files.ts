@@ -21,6 +21,7 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { SyscallError } from './errors.js';
 
@@ -69,7 +70,7 @@ export function reserveFile(file: string): ReservedFile {
   const path = resolve(file);
   try {
     if (lstatSync(path).isDirectory()) {
-      throw SyscallError.fromErrno('open', constants.EISDIR ?? 21, path);
+      throw SyscallError.fromErrno('open', osConstants.errno.EISDIR, path);
     }
   } catch (err) {
     if (err instanceof SyscallError) throw err;
