@@ -1,5 +1,6 @@
 /** `fourtuple connect`: the heartbeat connector. */
 import { type HeartbeatEvent, heartbeat } from '../endpoints/connector.js';
+import { printable } from '../endpoints/listener.js';
 import { UsageError } from '../errors.js';
 import { durationFlag, intFlag, parseHostPort, stringFlag } from './_args.js';
 import type { Command } from './_command.js';
@@ -12,9 +13,9 @@ export function formatHeartbeatEvent(e: HeartbeatEvent): string {
     case 'connected':
       return `connected ${e.local} -> ${e.remote}`;
     case 'sent':
-      return `Lub ${e.data}...`;
+      return `Lub ${printable(e.data)}...`;
     case 'echo':
-      return `Dub ${e.data}`;
+      return `Dub ${printable(e.data)}`;
     case 'no-echo':
       return `(no echo for beat ${e.seq})`;
     case 'closed':
