@@ -3,10 +3,13 @@
  * section whose data is missing is never called. Tables carry every figure, so the page reads
  * without JavaScript; the charts only add pictures.
  */
+
+import { errnoMeaning, wallMeaning } from '../sockets/errno.js';
 import {
   countModels,
   DOUBLE_COUNT_EXPLANATION,
   MODEL_DERIVATION,
+  MODEL_LABEL,
   MODEL_ORDER,
   type ModelName,
   toScientific,
@@ -37,33 +40,6 @@ export interface Section {
   charts: ChartSpec[];
 }
 
-export const MODEL_LABELS: Readonly<Record<ModelName, string>> = {
-  socketAnalogy: 'socket analogy',
-  serverStar: 'one server',
-  serverBest: 'best with servers',
-  betweenMachines: 'between machines',
-  exactWithoutSelf: 'exact, no self',
-  exact: 'exact',
-  orderedTuples: 'popular 4-tuple',
-};
-
-/** One line of meaning for the errno names the experiments and runs report. */
-export const ERRNO_MEANING: Readonly<Record<string, string>> = {
-  EADDRNOTAVAIL: 'no free local address: this 4-tuple (or every ephemeral port) is already in use',
-  EADDRINUSE: 'another socket already holds this local address and port',
-  ECONNREFUSED: 'nothing listening there, or its accept queue was full',
-  ETIMEDOUT: 'no answer in time (a SYN lost or dropped)',
-  EMFILE: 'this process has as many descriptors open as RLIMIT_NOFILE allows',
-  ENFILE: 'the system has as many files open as fs.file-max allows',
-  ENOMEM: 'the kernel could not allocate memory',
-  ENOBUFS: 'the kernel ran out of socket buffer space',
-  ECONNRESET: 'the peer reset the connection',
-  EISCONN: 'the socket is already connected',
-  EINVAL: 'the kernel refused the arguments (e.g. binding an already bound socket)',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-};
-
 let chartSeq = 0;
 function chartId(prefix: string): string {
   chartSeq = (chartSeq + 1) % 1_000_000;
@@ -85,8 +61,7 @@ function figure(spec: ChartSpec, caption: string, tall = false, heading = ''): s
 }
 
 function errnoHtml(name: string): string {
-  const meaning = ERRNO_MEANING[name];
-  return `<span class="errno"${meaning ? ` title="${esc(meaning)}"` : ''}>${esc(name)}</span>`;
+  return `<span class="errno" title="${esc(errnoMeaning(name))}">${esc(name)}</span>`;
 }
 
 function resultHtml(result: string): string {
@@ -120,7 +95,7 @@ export function theorySection(results: readonly TheoryInput[]): Section {
       const cls =
         k === 'exact' ? ' class="hl-good"' : k === 'orderedTuples' ? ' class="hl-warn"' : '';
       return (
-        `<tr${cls}><th scope="row">${esc(MODEL_LABELS[k])}</th>` +
+        `<tr${cls}><th scope="row">${esc(MODEL_LABEL[k])}</th>` +
         `<td class="num big${grouped(v).length <= 52 ? ' nowrap' : ''}">${groupedHtml(v)}${huge ? `<span class="sub">${esc(scientific(v))}</span>` : ''}</td>` +
         `<td class="num">${ratio}x</td></tr>`
       );
@@ -132,7 +107,7 @@ export function theorySection(results: readonly TheoryInput[]): Section {
       id: chartId('theory'),
       kind: 'bars',
       title: `Connections under each model for ${head.replaceAll(/<[^>]+>/g, '')}, log scale`,
-      labels: MODEL_ORDER.map((k) => MODEL_LABELS[k]),
+      labels: MODEL_ORDER.map((k) => MODEL_LABEL[k]),
       series: [
         {
           label: 'connections',
@@ -156,7 +131,7 @@ export function theorySection(results: readonly TheoryInput[]): Section {
     );
   });
   const derivations = `<h3>How each model counts</h3><p class="muted">N endpoints, n machines, E = N/n endpoints per machine.</p><dl class="derive">${MODEL_ORDER.map(
-    (k) => `<dt>${esc(MODEL_LABELS[k])}</dt><dd>${esc(MODEL_DERIVATION[k])}</dd>`,
+    (k) => `<dt>${esc(MODEL_LABEL[k])}</dt><dd>${esc(MODEL_DERIVATION[k])}</dd>`,
   ).join('')}</dl>`;
   const pd = results[0]?.perDestination;
   const practical = pd
@@ -348,14 +323,14 @@ export function proofSection(proofs: readonly ProofInput[]): Section {
     const vsRows = MODEL_ORDER.map((k) => {
       const cls =
         k === 'exact' ? ' class="hl-good"' : k === 'orderedTuples' ? ' class="hl-warn"' : '';
-      return `<tr${cls}><th scope="row">${esc(MODEL_LABELS[k])}</th><td class="num">${grouped(models[k])}</td><td>${compare(established, models[k])}</td></tr>`;
+      return `<tr${cls}><th scope="row">${esc(MODEL_LABEL[k])}</th><td class="num">${grouped(models[k])}</td><td>${compare(established, models[k])}</td></tr>`;
     }).join('');
     const refused = Object.entries(p.attemptsRefused ?? {});
     const refusedHtml = refused.length
       ? `<h4>Attempts the kernel refused (reverse directions and duplicates)</h4><table><thead><tr><th>errno</th><th class="num">attempts</th><th>meaning</th></tr></thead><tbody>${refused
           .map(
             ([e, n]) =>
-              `<tr><td>${errnoHtml(e)}</td><td class="num">${grouped(n)}</td><td class="muted">${esc(ERRNO_MEANING[e] ?? '')}</td></tr>`,
+              `<tr><td>${errnoHtml(e)}</td><td class="num">${grouped(n)}</td><td class="muted">${esc(errnoMeaning(e))}</td></tr>`,
           )
           .join('')}</tbody></table>`
       : '';
@@ -408,7 +383,7 @@ function stopText(stop: MaxInput['stoppedBy']): { head: string; detail: string }
   if (stop === undefined) return undefined;
   return {
     head: stopWords(stop),
-    detail: [stop.detail, stop.errno ? ERRNO_MEANING[stop.errno] : undefined]
+    detail: [stop.detail, stop.errno ? wallMeaning(stop.errno) : undefined]
       .filter(Boolean)
       .join('. '),
   };
@@ -635,7 +610,7 @@ export function practiceSection(max: MaxInput, limits: LimitsInput | undefined):
       charts.push(failChart);
       chartsHtml += figure(
         failChart,
-        `Failed attempts per sample interval: ${errnos.map((e) => `${e} (${ERRNO_MEANING[e] ?? 'see errno(3)'})`).join('; ')}.`,
+        `Failed attempts per sample interval: ${errnos.map((e) => `${e} (${errnoMeaning(e)})`).join('; ')}.`,
         false,
         'Failures by errno',
       );
