@@ -34,7 +34,8 @@ export function stopWords(stop: MaxInput['stoppedBy']): string {
 }
 
 function callout(stop: MaxInput['stoppedBy']): string {
-  const detail = [stop.detail, stop.errno ? wallMeaning(stop.errno) : undefined]
+  const meaning = stop.errno ? wallMeaning(stop.errno) : '';
+  const detail = [stop.detail, meaning.charAt(0).toUpperCase() + meaning.slice(1)]
     .filter(Boolean)
     .join('. ');
   return `<div class="callout"><span class="icon" aria-hidden="true">!</span><div><strong>Stopped: ${esc(stopWords(stop))}</strong>${detail ? `<span>${esc(detail)}</span>` : ''}</div></div>`;
