@@ -46,3 +46,16 @@ export function stepSlopes(xs: readonly number[], ys: readonly number[]): number
   }
   return out;
 }
+
+/**
+ * The median of the steps' own slopes, and its standard error from their median absolute
+ * deviation (1.4826 MAD estimates a standard deviation; the median's error is 1.253 sd / sqrt k).
+ * One step spoilt by another program's burst moves neither, where it would pull a fitted line.
+ */
+export function robustSlope(xs: readonly number[], ys: readonly number[]): Fit {
+  const steps = stepSlopes(xs, ys);
+  if (steps.length === 0) return { slope: Number.NaN, stderr: Number.NaN };
+  const slope = median(steps);
+  const mad = median(steps.map((s) => Math.abs(s - slope)));
+  return { slope, stderr: (1.253 * 1.4826 * mad) / Math.sqrt(steps.length) };
+}

@@ -25,6 +25,7 @@ import {
   REFERENCE_COST,
   RULES,
   readLimits,
+  robustSlope,
   sortLimits,
   stepSlopes,
 } from '../../src/limits/index.js';
@@ -247,6 +248,7 @@ function cost(overrides: Partial<ConnectionCost> = {}): ConnectionCost {
     tcpMemPagesPerConnection: 0,
     conntrackEntriesPerConnection: 0,
     holderBaselineBytes: 50_000_000,
+    attempts: 1,
     certainty: {
       certain: true,
       kernelStderrBytes: 80,
@@ -479,6 +481,20 @@ describe('slope arithmetic', () => {
     expect(stepSlopes([0, 2, 4], [0, 10, 30])).toEqual([5, 10]);
     expect(median([3, 1, 2])).toBe(2);
     expect(median([4, 1, 2, 3])).toBe(2.5);
+  });
+
+  it('takes the median step, so one step spoilt by another program does not move it', () => {
+    const xs = [0, 100, 200, 300, 400, 500, 600];
+    // steps of 8000, 8100, 7900, 8050, 7950, 8000 bytes per connection
+    const steady = [0, 800_000, 1_610_000, 2_400_000, 3_205_000, 4_000_000, 4_800_000];
+    // the same with a burst of 1.1 MB from another program during the fourth step
+    const spoilt = steady.map((y, i) => (i >= 4 ? y + 1_100_000 : y));
+    expect(robustSlope(xs, steady).slope).toBe(8000);
+    const robust = robustSlope(xs, spoilt);
+    expect(robust.slope).toBe(8000);
+    expect(robust.stderr / robust.slope).toBeLessThan(0.05);
+    // where a fitted line is pulled well off
+    expect(fitSlope(xs, spoilt).slope).toBeGreaterThan(8500);
   });
 
   it('parses smaps_rollup', () => {
