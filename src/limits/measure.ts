@@ -10,10 +10,9 @@
  * slope's standard error, Slab's drift while nothing was opened, sockets other programs opened
  * meanwhile); the prediction falls back to DEFAULT_COST when it is not.
  */
-import { FourtupleError, InvalidOptionError, SyscallError } from '../errors.js';
-import { type Destination, Engine } from '../scale/engine.js';
-import { errnoNumber } from '../sockets/errno.js';
+import { FourtupleError, InvalidOptionError } from '../errors.js';
 import { getNofileLimit } from '../sockets/rlimit.js';
+import { Holder } from './_holder.js';
 import { parseProcNetTcp, parseSmapsRollup, readProcText, type Sockstat } from './procfs.js';
 import { readMemory, readSockstat } from './read.js';
 import { fitSlope, median, robustSlope, stepSlopes } from './slope.js';
@@ -25,9 +24,6 @@ export const DEFAULT_MEASURE_TIMEOUT_MS = 30_000;
 
 /** Descriptors the measurement leaves to the rest of the process. */
 const FD_MARGIN = 256;
-/** Connects in flight at once (well under somaxconn and tcp_max_syn_backlog), as `max`'s window. */
-const WINDOW = 128;
-const BACKLOG = 4096;
 const HOST = '127.0.0.1';
 /**
  * The measurement opens its connections in this many equal steps and fits a line through all
@@ -165,7 +161,6 @@ function abortError(signal: AbortSignal): unknown {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /** Checks the count against the range and RLIMIT_NOFILE: 2 descriptors per connection. */
 function checkConnections(n: number): void {
@@ -175,52 +170,6 @@ function checkConnections(n: number): void {
     const why =
       most < MAX_MEASURE_CONNECTIONS ? ` (2 descriptors each; RLIMIT_NOFILE ${soft})` : '';
     throw new InvalidOptionError('connections', `an integer from 1 to ${most}${why}`, String(n));
-  }
-}
-
-/** Connections held in one Engine, both ends in this process, the way a `max` worker holds them. */
-class Holder {
-  private readonly engine: Engine;
-  readonly destination: Destination;
-
-  constructor(fdCapacity: number) {
-    this.engine = new Engine(fdCapacity);
-    try {
-      this.destination = this.engine.listen(HOST, BACKLOG);
-    } catch (err) {
-      this.engine.dispose();
-      throw err;
-    }
-    this.engine.addDestination(this.destination);
-  }
-
-  get established(): number {
-    return this.engine.stats.established;
-  }
-
-  /** Opens connections until `target` are established and accepted; a wall rejects. */
-  async openTo(target: number, check: () => void): Promise<void> {
-    const e = this.engine;
-    while (!e.rampSlice(target, WINDOW, Number.POSITIVE_INFINITY, 20)) {
-      check();
-      await tick();
-    }
-    const wall = e.stats.wall;
-    if (wall) {
-      const { host, port } = this.destination;
-      throw SyscallError.fromErrno(wall.syscall, errnoNumber(wall.errno) ?? 0, host, port);
-    }
-    // the client end completes first: poll until the listener has accepted every server end
-    while (e.stats.accepted < e.stats.established) {
-      check();
-      e.poll(1);
-    }
-  }
-
-  /** Resets every socket (RST: no TIME_WAIT) and closes the listener and epoll. */
-  close(): void {
-    this.engine.closeAll();
-    this.engine.dispose();
   }
 }
 
@@ -350,7 +299,7 @@ async function attempt(
   started: number,
   check: () => void,
 ): Promise<Omit<ConnectionCost, 'attempts'>> {
-  const holder = new Holder(fdCapacity);
+  const holder = new Holder(fdCapacity, HOST);
   const port = holder.destination.port;
   let result: Stepped;
   try {

@@ -64,9 +64,10 @@ export interface LimitsResult extends Tagged<'limits'> {
 
 /**
  * Figures used when nothing was measured, or the measurement was not certain: an established
- * loopback connection on Linux 6.x held by the engine `max` uses (both ends in one process),
- * from `fourtuple limits` on the development machine (2 cores, 24 GiB, kernel 6.x): Slab slope
- * 7.9-8.4 KB, RSS slope under 0.6 KB, a holder process's PSS about 20 MiB.
+ * loopback connection held by the engine `max` uses (both ends in one process), as
+ * `fourtuple limits` measured it on the development machine (2 cores, 24 GiB, Linux 6.x, busy
+ * with other tests): Slab 7.6-8.3 KB per connection (`max` saw 8.3-9.9 KB), RSS growth under
+ * 0.5 KB, the CLI process's PSS 19-20 MiB before opening anything.
  */
 export const REFERENCE_COST = {
   kernelBytesPerConnection: 8192,

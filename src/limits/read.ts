@@ -309,12 +309,17 @@ export function readLimits(options: ReadOptions = {}): LimitsReading {
     cores: availableParallelism(),
     sockstat: readSockstat(root),
   };
-  const writableSysctls: Record<string, boolean> = {};
-  for (const r of Object.values(found)) {
+  return { ...found, writableSysctls: writableSysctls(found, sys('')) };
+}
+
+/** sysctlWritable for every reading whose source is under `prefix` (/proc/sys/), by path. */
+function writableSysctls(readings: object, prefix: string): Record<string, boolean> {
+  const out: Record<string, boolean> = {};
+  for (const r of Object.values(readings)) {
     const source = (r as { source?: unknown }).source;
-    if (typeof source === 'string' && source.startsWith(sys(''))) {
-      writableSysctls[source] = sysctlWritable(source);
+    if (typeof source === 'string' && source.startsWith(prefix)) {
+      out[source] = sysctlWritable(source);
     }
   }
-  return { ...found, writableSysctls };
+  return out;
 }
