@@ -72,7 +72,7 @@ export interface Certainty {
   certain: boolean;
   /** standard error of the kernel figure (the median step), bytes per connection */
   kernelStderrBytes: number;
-  /** kernelStderrBytes / kernelBytesPerConnection */
+  /** kernelStderrBytes / kernelBytesPerConnection; Infinity (null in JSON) when Slab did not grow */
   relativeError: number;
   /** Slab's mean move while nothing was opened (before and after), scaled to one step's time, bytes */
   idleSlabDriftBytes: number;
@@ -206,7 +206,7 @@ function judge(
   const relativeError = kernel > 0 ? fit.stderr / kernel : Number.POSITIVE_INFINITY;
   const reasons: string[] = [];
   if (!(kernel > 0)) reasons.push(`Slab did not grow (${kernel} B per connection)`);
-  if (relativeError > CERTAINTY.relativeError) {
+  else if (relativeError > CERTAINTY.relativeError) {
     reasons.push(`the steps disagree (standard error ${Math.round(relativeError * 100)}%)`);
   }
   if (idle > CERTAINTY.idleDrift * Math.abs(stepSlab)) {
