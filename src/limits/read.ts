@@ -109,8 +109,11 @@ export interface LimitsReading {
   cgroupMemory: Reading<CgroupMemory>;
   cores: number;
   sockstat: Reading<Sockstat>;
-  /** whether this process could change sysctls (root, /proc/sys mounted read-write) */
-  sysctlWritable: boolean;
+  /**
+   * for each /proc/sys file read above (by path), whether this process may write it now:
+   * sysctlWritable(path)
+   */
+  writableSysctls: Record<string, boolean>;
 }
 
 export interface ReadOptions {
@@ -171,8 +174,15 @@ export function pageSize(root = ''): number {
   }
 }
 
-/** Whether this process could write a /proc/sys file (root, and /proc/sys mounted read-write). */
-export function canWrite(path: string): boolean {
+/**
+ * Whether this process may write the sysctl at `path` (a /proc/sys file) now. access(2) asks
+ * the kernel, which answers for this sysctl and this process: the file's own mode (read-only
+ * sysctls such as fs.file-nr are 0444, refused even to root), the namespace that owns it
+ * (net.* sysctls belong to the network namespace, writable by root of the user namespace that
+ * owns it, as in a container; fs.* only by root of the initial one), and a /proc/sys mounted
+ * read-only. False when the file does not exist.
+ */
+export function sysctlWritable(path: string): boolean {
   try {
     accessSync(path, constants.W_OK);
     return true;
@@ -260,7 +270,7 @@ export function readLimits(options: ReadOptions = {}): LimitsReading {
   const initialUserNamespace =
     'text' in uidMap && /^\s*0\s+0\s+4294967295\s*$/.test(uidMap.text.trim());
 
-  return {
+  const found: Omit<LimitsReading, 'writableSysctls'> = {
     pid: process.pid,
     nofile: rlimit('Max open files'),
     nproc: rlimit('Max processes'),
@@ -298,6 +308,18 @@ export function readLimits(options: ReadOptions = {}): LimitsReading {
     cgroupMemory: readCgroupMemory(root),
     cores: availableParallelism(),
     sockstat: readSockstat(root),
-    sysctlWritable: canWrite(sys('net/core/somaxconn')),
   };
+  return { ...found, writableSysctls: writableSysctls(found, sys('')) };
+}
+
+/** sysctlWritable for every reading whose source is under `prefix` (/proc/sys/), by path. */
+function writableSysctls(readings: object, prefix: string): Record<string, boolean> {
+  const out: Record<string, boolean> = {};
+  for (const r of Object.values(readings)) {
+    const source = (r as { source?: unknown }).source;
+    if (typeof source === 'string' && source.startsWith(prefix)) {
+      out[source] = sysctlWritable(source);
+    }
+  }
+  return out;
 }
