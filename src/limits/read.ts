@@ -3,8 +3,10 @@
  * sockets in use now. Every figure says where it came from; a figure that cannot be read is
  * "unknown" with the reason, never a guess.
  */
+
 import { accessSync, closeSync, constants, openSync, readFileSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { readOwnCgroupMemory } from './cgroup.js';
 import {
   CAP_SYS_ADMIN,
   CAP_SYS_RESOURCE,
@@ -207,31 +209,18 @@ export function readMemory(root = ''): Reading<MemoryInfo> {
   });
 }
 
+/**
+ * The memory cgroup of this process (v1 or v2; its own and its ancestors', never the top-level
+ * files, which are the root cgroup's and unlimited): see cgroup.ts.
+ */
 function readCgroupMemory(root: string): Reading<CgroupMemory> {
-  const v2 = `${root}/sys/fs/cgroup/memory.max`;
-  const t2 = readText(v2);
-  if ('text' in t2) {
-    const usage = readText(`${root}/sys/fs/cgroup/memory.current`);
-    const limit = t2.text.trim();
-    return {
-      value: {
-        limitBytes: limit === 'max' ? 'unlimited' : Number(limit),
-        usageBytes: 'text' in usage ? (integer(usage.text) ?? 0) : 0,
-      },
-      source: v2,
-    };
-  }
-  const v1 = `${root}/sys/fs/cgroup/memory/memory.limit_in_bytes`;
-  return reading(v1, (t) => {
-    const limit = integer(t);
-    if (limit === undefined) return undefined;
-    const usage = readText(`${root}/sys/fs/cgroup/memory/memory.usage_in_bytes`);
-    return {
-      // cgroup v1 reports "no limit" as a page-aligned 2^63 - 1
-      limitBytes: limit >= 2 ** 62 ? 'unlimited' : limit,
-      usageBytes: 'text' in usage ? (integer(usage.text) ?? 0) : 0,
-    };
-  });
+  const own = readOwnCgroupMemory(root);
+  const source = `${root}/proc/self/cgroup`;
+  if (!own) return { value: 'unknown', reason: `${source}: no memory cgroup found`, source };
+  return {
+    value: { limitBytes: own.limitBytes, usageBytes: own.usageBytes },
+    source: own.dir,
+  };
 }
 
 /** Reads every limit `fourtuple limits` reports. Never throws: unreadable figures are unknown. */

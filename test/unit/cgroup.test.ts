@@ -137,4 +137,32 @@ describe('the memory cgroup of this process', () => {
       }
     },
   );
+
+  it.skipIf(process.getuid?.() !== 0 || own?.version !== 1)(
+    '`fourtuple limits` inside a 768 MiB cgroup takes its memory from that cgroup, not the machine',
+    () => {
+      const mine = join('/sys/fs/cgroup/memory', own!.cgroup, `fourtuple-limits-${process.pid}`);
+      mkdirSync(mine);
+      try {
+        writeFileSync(join(mine, 'memory.limit_in_bytes'), String(768 * 1024 * 1024));
+        const bin = new URL('../../dist/cli/bin.js', import.meta.url).pathname;
+        const r = spawnSync(
+          'sh',
+          [
+            '-c',
+            `echo $$ > ${mine}/cgroup.procs && exec "${process.execPath}" ${bin} limits --no-measure --json`,
+          ],
+          { encoding: 'utf8' },
+        );
+        expect(r.status).toBe(0);
+        const j = JSON.parse(r.stdout);
+        const memory = j.limits.find((l: { name: string }) => l.name === 'memory');
+        expect(memory.value).toMatch(/MiB available \(cgroup limit\)/);
+        // the ceiling of a 768 MiB cgroup is below 768 MiB / 8 KiB per connection
+        expect(Number(memory.ceiling)).toBeLessThan((768 * 1024 * 1024) / 8192);
+      } finally {
+        rmdirSync(mine);
+      }
+    },
+  );
 });
