@@ -116,3 +116,6 @@ export function parseLinkNames(output: string): string[] {
   }
   return names;
 }
+
+/** Where ip(8) keeps named network namespaces. */
+export const NETNS_DIR = '/run/netns';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatRemoved } from '../../src/cli/hosts.js';
+import { InvalidOptionError } from '../../src/errors.js';
 import {
   bridgeName,
   commandIn,
@@ -195,11 +196,15 @@ describe('loopback labs', () => {
     expect((await lab.destroy()).removed).toEqual([]);
   });
 
-  it('refuses machine counts out of range', async () => {
+  it('refuses machine counts out of range, naming the option by its library field', async () => {
     await expect(createLab({ kind: 'loopback', machines: 0 })).rejects.toThrow(/1 to 254/);
-    await expect(createLab({ kind: 'loopback', machines: 255 })).rejects.toThrow(RangeError);
+    await expect(createLab({ kind: 'loopback', machines: 255 })).rejects.toMatchObject({
+      code: 'FOURTUPLE_USAGE',
+      option: 'machines',
+      got: '255',
+    });
     await expect(createLab({ kind: 'netns', machines: 65 })).rejects.toThrow(/1 to 64/);
-    await expect(createLab({ kind: 'netns', machines: 2.5 })).rejects.toThrow(RangeError);
+    await expect(createLab({ kind: 'netns', machines: 2.5 })).rejects.toThrow(InvalidOptionError);
   });
 
   it('rejects at once when the signal is already aborted', async () => {
