@@ -84,11 +84,9 @@ describeNetns('signals with netns labs', () => {
       expect(labLeftovers(runId!).length).toBeGreaterThan(4); // 5 namespaces, state file
       const r = await interrupt(child, sig);
       const seen = watch.stop();
-      console.log(
-        `prove netns 4x32 ${sig}: exited ${r.code} in ${r.ms} ms; ${seen.length} child processes seen`,
-      );
-      expect(r.ms).toBeLessThan(5000);
-      expect(r.code).toBe(code);
+      const what = `prove netns 4x32 ${sig}: exited ${r.code} in ${r.ms} ms; ${seen.length} child processes seen`;
+      expect(r.ms, what).toBeLessThan(5000);
+      expect(r.code, what).toBe(code);
       expect(child.stderr()).toBe('fourtuple prove: interrupted\n');
       expect(child.lines.join('')).toBe('');
       expect(labLeftovers(runId!)).toEqual([]);
@@ -120,11 +118,9 @@ describeNetns('signals with netns labs', () => {
       const r = await child.exited;
       const ms = Date.now() - t0;
       const seen = watch.stop();
-      console.log(
-        `demo netns SIGINT (attempt ${attempt}, after ${child.lines.filter((l) => l.startsWith('== ')).length} of 22 experiments): exited ${r.code} in ${ms} ms`,
-      );
-      expect(ms).toBeLessThan(5000);
-      expect(r.code).toBe(130);
+      const what = `demo netns SIGINT (attempt ${attempt}, after ${child.lines.filter((l) => l.startsWith('== ')).length} of 22 experiments): exited ${r.code} in ${ms} ms`;
+      expect(ms, what).toBeLessThan(5000);
+      expect(r.code, what).toBe(130);
       expect(child.stderr()).toBe('fourtuple demo: interrupted\n');
       expect(labLeftovers(runId)).toEqual([]);
       expect(stillRunning(seen), 'processes it started').toEqual([]);
