@@ -87,7 +87,7 @@ export interface DemoSummary {
   hosts: HostsMode;
   /** ports left in TIME_WAIT on purpose by the listener-restart experiments */
   timeWaitPorts: number[];
-  /** --hosts netns: the lab the multi-IP experiments ran in (removed before returning) */
+  /** hosts 'netns': the lab the multi-IP experiments ran in (removed before returning) */
   lab?: { runId: string; machines: { name: string; address: string }[] };
   durationMs: number;
 }

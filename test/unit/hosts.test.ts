@@ -84,10 +84,12 @@ describe('addresses', () => {
     expect(machineAddress('loopback', 253)).toBe('127.0.0.254');
     expect(machineAddress('netns', 0)).toBe('198.18.0.1');
     expect(machineAddress('netns', 63)).toBe('198.18.0.64');
-    expect(() => machineAddress('loopback', 254)).toThrow(RangeError);
+    expect(() => machineAddress('loopback', 254)).toThrow(InvalidOptionError);
     expect(() => machineAddress('netns', 64)).toThrow(/0 to 63/);
-    expect(() => machineAddress('netns', -1)).toThrow(RangeError);
-    expect(() => machineAddress('netns', 1.5)).toThrow(RangeError);
+    expect(() => machineAddress('netns', -1)).toThrow(InvalidOptionError);
+    expect(() => machineAddress('netns', 1.5)).toThrow(
+      expect.objectContaining({ option: 'index', got: '1.5' }),
+    );
   });
 
   it('every netns address is inside 198.18.0.0/15 and distinct', () => {
