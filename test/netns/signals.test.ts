@@ -6,9 +6,8 @@
  * with the reason, when this process may not create namespaces; under CI=true as root they
  * must run.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, expect, it } from 'vitest';
-import { destroyLab, LAB_STATE_DIR } from '../../src/hosts/index.js';
+import { destroyLab, readState, stateFiles } from '../../src/hosts/index.js';
 import { type Child, killAll, spawnCli } from '../helpers/child.js';
 import { describeNetns } from '../helpers/netns.js';
 import { freePortBlock } from '../helpers/ports.js';
@@ -38,27 +37,9 @@ afterEach(async () => {
 
 /** The run id of the lab `pid` owns, from its state file (no `ip` call: cheap to poll). */
 function labOf(pid: number): string | undefined {
-  let files: string[];
-  try {
-    files = readdirSync(LAB_STATE_DIR);
-  } catch {
-    return undefined;
-  }
-  for (const f of files) {
-    try {
-      const s = JSON.parse(readFileSync(`${LAB_STATE_DIR}/${f}`, 'utf8')) as {
-        runId: string;
-        pid: number;
-      };
-      if (s.pid === pid) {
-        created.add(s.runId);
-        return s.runId;
-      }
-    } catch {
-      // being written, or removed meanwhile
-    }
-  }
-  return undefined;
+  const runId = stateFiles().find((id) => readState(id)?.pid === pid);
+  if (runId !== undefined) created.add(runId);
+  return runId;
 }
 
 async function interrupt(child: Child, sig: NodeJS.Signals) {
