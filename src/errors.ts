@@ -18,6 +18,8 @@ export const ERROR_CODES = {
   FOURTUPLE_NO_LIMITS: 'a limit the run depends on could not be read (RLIMIT_NOFILE)',
   FOURTUPLE_NO_FREE_PORTS: 'no run of free ports was found for the experiment or proof',
   FOURTUPLE_PORTS_BUSY: 'the ports chosen for the run are held by another socket',
+  FOURTUPLE_EXPERIMENT:
+    'an experiment cannot go on: a socket takes the source port of one that has none',
   FOURTUPLE_LAB_UNREACHABLE: 'a lab machine did not answer across the lab network',
   FOURTUPLE_NO_IP: 'the `ip` command (iproute2) is not installed',
   FOURTUPLE_IP: 'an `ip` command failed (its first line of output is the message)',

@@ -16,6 +16,7 @@ export {
 } from './endpoints/index.js';
 export * from './errors.js';
 export {
+  BASE_PORT_RANGE as DEMO_BASE_PORT_RANGE,
   CATALOGUE as EXPERIMENT_CATALOGUE,
   type DemoResult,
   type DemoSummary,
@@ -41,6 +42,9 @@ export {
   type ExecInOptions,
   type ExecInResult,
   execIn,
+  type FindFreePortsOptions,
+  FREE_PORT_RANGE,
+  findFreePorts,
   type HostsKind,
   inLabNetwork,
   isRunId,
@@ -52,10 +56,13 @@ export {
   type LabStatus,
   type LabSummary,
   type LeftoverItem,
+  LOWEST_UNPRIVILEGED_PORT,
   listLabs,
   MACHINE_LIMITS,
   type Machine,
   type NetnsSupport,
+  type PortHost,
+  portsAreFree,
   spawnIn,
 } from './hosts/index.js';
 export {
@@ -96,6 +103,7 @@ export {
 export {
   type AttemptStats,
   type GraphInput,
+  PROVE_LIMITS,
   type ProofConnection,
   type ProofHosts,
   type ProofMachine,

@@ -29,7 +29,7 @@ export interface ListenerSpec {
   id: string;
   at: AddrSpec;
   options: OptionSpec;
-  /** --hosts netns: the machine (0-based) this socket lives on; loopback ignores it */
+  /** hosts 'netns': the machine (0-based) this socket lives on; loopback ignores it */
   machine?: number;
 }
 
@@ -81,7 +81,7 @@ export interface Experiment {
   family: 4 | 6;
   /** what is varied, for the JSON's `variant` */
   variant: Record<string, boolean | number | string>;
-  /** true when --hosts netns can put the IPs on separate machines */
+  /** true when hosts 'netns' can put the IPs on separate machines */
   multiHost?: boolean;
   sockets?: SocketSpec[];
   restart?: RestartSpec;

@@ -1,50 +1,18 @@
-/**
- * A lab: n "machines" that fourtuple's sockets can live on.
- *
- * - `loopback`: machine k is the address 127.0.0.(k+1) on this host's one network stack. Nothing
- *   is created and nothing needs removing.
- * - `netns`: machine k is a network namespace `ft-<runid>-mk` with its own stack: `lo` up and one
- *   veth, `eth0`, with 198.18.0.(k+1)/16. The other end of every veth is a port of the bridge
- *   `ft-<runid>-br`, which lives in a namespace of its own (also `ft-<runid>-br`). Every device is
- *   created directly inside its namespace (`ip link add ... netns NS`), so the root namespace's
- *   links, addresses and routes are never touched, not even for a moment.
- *
- * How code runs "inside" a machine (decision): sockets are to be created on the main thread by
- * setns(2) into the machine's namespace (open `machine.netnsPath`), socket(2), then setns back.
- * A socket belongs to the namespace it was created in for its whole life, and libuv's epoll
- * does not care which namespace an fd came from, so one process can hold every machine's
- * sockets on one event loop: no worker per machine, no IPC, and the proof counts everything in
- * one place. That lives in src/sockets (it owns libc): `withNetns(machine.netnsPath, fn)`. For
- * other programs (ping, socat, a shell), `execIn` runs them inside a machine with `ip netns exec`.
- *
- * Teardown: creation is all-or-nothing (a failure or an abort removes everything of the run
- * before the error propagates); a lab not created with `keep` is also removed when the process
- * exits; and every run records its owner in LAB_STATE_DIR, so `cleanupLabs` can tell a lab in use
- * by a live process from one left by a crash (or by `fourtuple hosts up`) and remove the latter.
- */
-import { mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FourtupleError } from '../errors.js';
-import { runIp, runIpBatch, runIpBatchSync } from './ip.js';
+import { InvalidOptionError } from '../errors.js';
+import { runIpBatch } from './ip.js';
 import {
   bridgeName,
   type HostsKind,
-  isRunId,
   LAB_PREFIX_LENGTH,
   MACHINE_LIMITS,
   machineAddress,
   machineNetnsName,
+  NETNS_DIR,
   newRunId,
-  parseLinkNames,
-  parseName,
-  parseNetnsList,
 } from './names.js';
-
-/** Where ip(8) keeps named network namespaces. */
-export const NETNS_DIR = '/run/netns';
-/** Where each netns run records its owner (tmpfs: cleared at boot, like /run/netns). */
-export const LAB_STATE_DIR = '/run/fourtuple/labs';
+import { processStart, type StateFile, stateFiles, writeState } from './state.js';
+import { type DestroyResult, destroyLab, ourNamespaces, trackForExit } from './teardown.js';
 
 export interface Machine {
   /** 0-based */
@@ -81,20 +49,6 @@ export interface Lab extends LabInfo {
   destroy(): Promise<DestroyResult>;
 }
 
-/** One thing of ours found on the host: a namespace, a stray root-namespace link, a state file. */
-export interface LeftoverItem {
-  type: 'netns' | 'link' | 'state';
-  name: string;
-  runId: string;
-}
-
-export interface DestroyResult {
-  runId: string;
-  removed: LeftoverItem[];
-  /** milliseconds spent removing */
-  destroyMs: number;
-}
-
 export type LabProgressStep = 'namespaces' | 'bridge' | 'addresses' | 'ready';
 
 export interface LabProgress {
@@ -117,19 +71,6 @@ export interface CreateLabOptions {
   stepDelayMs?: number;
 }
 
-interface StateFile {
-  runId: string;
-  kind: 'netns';
-  pid: number;
-  /** the owner's start time (/proc/PID/stat field 22), so a reused pid is not mistaken for it */
-  pidStart: string | null;
-  keep: boolean;
-  /** false until every step has succeeded */
-  complete: boolean;
-  createdAt: string;
-  machines: Machine[];
-}
-
 /** How many per-namespace `ip` processes run at once while addressing machines. */
 const PARALLEL = 8;
 
@@ -138,7 +79,11 @@ export async function createLab(options: CreateLabOptions): Promise<Lab> {
   const { min, max } = MACHINE_LIMITS[kind];
   const n = options.machines;
   if (!Number.isInteger(n) || n < min || n > max) {
-    throw new RangeError(`${kind} labs have ${min} to ${max} machines (got ${n})`);
+    throw new InvalidOptionError(
+      'machines',
+      `an integer from ${min} to ${max} for ${kind} labs`,
+      String(n),
+    );
   }
   options.signal?.throwIfAborted();
   return kind === 'loopback' ? loopbackLab(n) : netnsLab(n, options);
@@ -304,249 +249,4 @@ async function freshRunId(): Promise<string> {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// What exists: namespaces, root-namespace links, state files.
-
-/** Namespaces named like ours (`ft-<runid>-...`), from `ip netns list`. */
-async function ourNamespaces() {
-  let out: string;
-  try {
-    out = (await runIp(['netns', 'list'])).stdout;
-  } catch (err) {
-    if (err instanceof FourtupleError && err.code === 'FOURTUPLE_NO_IP') return [];
-    throw err;
-  }
-  return parseNetnsList(out).flatMap((n) => parseName(n) ?? []);
-}
-
-/**
- * Links in the root namespace named like ours. A lab never creates any (every device is born in
- * its own namespace), but cleanup looks anyway, in case some other version or a manual
- * experiment left one.
- */
-async function ourRootLinks() {
-  let out: string;
-  try {
-    out = (await runIp(['-o', 'link', 'show'])).stdout;
-  } catch (err) {
-    if (err instanceof FourtupleError && err.code === 'FOURTUPLE_NO_IP') return [];
-    throw err;
-  }
-  return parseLinkNames(out).flatMap((n) => parseName(n) ?? []);
-}
-
-function stateFiles(): string[] {
-  try {
-    return readdirSync(LAB_STATE_DIR)
-      .filter((f) => f.endsWith('.json') && isRunId(f.slice(0, -5)))
-      .map((f) => f.slice(0, -5));
-  } catch {
-    return [];
-  }
-}
-
-function readState(runId: string): StateFile | undefined {
-  try {
-    return JSON.parse(readFileSync(join(LAB_STATE_DIR, `${runId}.json`), 'utf8')) as StateFile;
-  } catch {
-    return undefined;
-  }
-}
-
-function writeState(s: StateFile): void {
-  mkdirSync(LAB_STATE_DIR, { recursive: true });
-  writeFileSync(join(LAB_STATE_DIR, `${s.runId}.json`), `${JSON.stringify(s)}\n`);
-}
-
-function removeState(runId: string): boolean {
-  try {
-    unlinkSync(join(LAB_STATE_DIR, `${runId}.json`));
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** A process's start time in clock ticks since boot, or null when it does not exist. */
-export function processStart(pid: number): string | null {
-  try {
-    return parseProcStatStart(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return null;
-  }
-}
-
-/** Field 22 (starttime) of /proc/PID/stat; the command name (field 2) may contain spaces. */
-export function parseProcStatStart(stat: string): string | null {
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return rest[19] ?? null;
-}
-
-function ownerAlive(s: StateFile | undefined): boolean {
-  if (!s) return false;
-  const start = processStart(s.pid);
-  return start !== null && (s.pidStart === null || start === s.pidStart);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Exit safety net: labs not kept are removed when the process exits (process.exit included).
-
-const exitTracked = new Set<string>();
-let exitHookInstalled = false;
-
-function trackForExit(runId: string): void {
-  exitTracked.add(runId);
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    if (exitTracked.size === 0) return;
-    let names: string[];
-    try {
-      names = parseNetnsList(readdirSync(NETNS_DIR).join('\n'));
-    } catch {
-      names = [];
-    }
-    const lines = names
-      .filter((name) => exitTracked.has(parseName(name)?.runId ?? ''))
-      .map((name) => `netns del ${name}`);
-    if (lines.length > 0) runIpBatchSync(lines);
-    for (const id of exitTracked) removeState(id);
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Removal.
-
-/**
- * Removes every namespace, root-namespace link and state file of run `runId`, whoever owns it,
- * and checks that none remains. Resolves with what it removed (empty when there was nothing).
- */
-export async function destroyLab(runId: string): Promise<DestroyResult> {
-  if (!isRunId(runId)) throw new RangeError(`a run id is 6 characters [0-9a-z] (got "${runId}")`);
-  const started = performance.now();
-  const removed = await removeRuns(new Set([runId]));
-  exitTracked.delete(runId);
-  return { runId, removed, destroyMs: Math.round(performance.now() - started) };
-}
-
-async function removeRuns(runIds: ReadonlySet<string>): Promise<LeftoverItem[]> {
-  const mine = <T extends { runId: string }>(xs: T[]) => xs.filter((x) => runIds.has(x.runId));
-  const links = mine(await ourRootLinks());
-  // The bridges' namespaces first: removing them takes every veth (both ends) with them.
-  const namespaces = mine(await ourNamespaces()).sort(
-    (a, b) =>
-      a.runId.localeCompare(b.runId) ||
-      Number(b.role === 'bridge') - Number(a.role === 'bridge') ||
-      byNumber(a.name, b.name),
-  );
-  const lines = [
-    ...links.map((l) => `link del ${l.name}`),
-    ...namespaces.map((p) => `netns del ${p.name}`),
-  ];
-  let failure: unknown;
-  if (lines.length > 0) {
-    try {
-      await runIpBatch(lines, { force: true });
-    } catch (err) {
-      failure = err;
-    }
-  }
-  const left = [...mine(await ourRootLinks()), ...mine(await ourNamespaces())];
-  if (left.length > 0) {
-    const why = failure instanceof Error ? `: ${failure.message}` : '';
-    throw new FourtupleError(
-      'FOURTUPLE_CLEANUP',
-      `could not remove ${left.map((l) => l.name).join(', ')}${why}`,
-      { cause: failure },
-    );
-  }
-  const removed: LeftoverItem[] = [
-    ...links.map((l) => ({ type: 'link' as const, name: l.name, runId: l.runId })),
-    ...namespaces.map((p) => ({ type: 'netns' as const, name: p.name, runId: p.runId })),
-  ];
-  for (const id of [...runIds].sort()) {
-    if (removeState(id))
-      removed.push({ type: 'state', name: join(LAB_STATE_DIR, `${id}.json`), runId: id });
-  }
-  return removed;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Listing and cleanup.
-
-/**
- * in-use: its creating process is alive. kept: complete, left on purpose by `fourtuple hosts up`.
- * leftover: its process is gone (a crash, a SIGKILL) or it has no record at all.
- */
-export type LabStatus = 'in-use' | 'kept' | 'leftover';
-
-export interface LabSummary {
-  runId: string;
-  status: LabStatus;
-  /** the machines as recorded at creation (empty when the record is missing) */
-  machines: Machine[];
-  /** every namespace of the run that exists, bridge included */
-  namespaces: string[];
-  /** stray links of the run in the root namespace (normally none) */
-  links: string[];
-  ownerPid: number | null;
-  createdAt: string | null;
-}
-
-/** Every lab of ours on this host, from any process, including crashed runs' remains. */
-export async function listLabs(): Promise<LabSummary[]> {
-  const namespaces = await ourNamespaces();
-  const links = await ourRootLinks();
-  const ids = new Set([
-    ...namespaces.map((p) => p.runId),
-    ...links.map((l) => l.runId),
-    ...stateFiles(),
-  ]);
-  return [...ids].sort().map((runId) => {
-    const s = readState(runId);
-    const alive = ownerAlive(s);
-    return {
-      runId,
-      status: alive ? 'in-use' : s?.keep && s.complete ? 'kept' : 'leftover',
-      machines: s?.machines ?? [],
-      namespaces: namespaces
-        .filter((p) => p.runId === runId)
-        .map((p) => p.name)
-        .sort(byNumber),
-      links: links.filter((l) => l.runId === runId).map((l) => l.name),
-      ownerPid: s?.pid ?? null,
-      createdAt: s?.createdAt ?? null,
-    };
-  });
-}
-
-/** Sorts m2 before m10. */
-function byNumber(a: string, b: string): number {
-  return a.localeCompare(b, 'en', { numeric: true });
-}
-
-export interface CleanupOptions {
-  /** also remove labs whose creating process is still running (default false) */
-  includeInUse?: boolean;
-}
-
-export interface CleanupResult {
-  removed: LeftoverItem[];
-  /** labs left alone because their creating process is still running */
-  inUse: LabSummary[];
-  cleanupMs: number;
-}
-
-/**
- * Removes every lab of ours that no running process owns: labs left by `hosts up`, by a crash
- * or a SIGKILL, and stray devices. Resolves with what it removed.
- */
-export async function cleanupLabs(options: CleanupOptions = {}): Promise<CleanupResult> {
-  const started = performance.now();
-  const labs = await listLabs();
-  const inUse = options.includeInUse ? [] : labs.filter((l) => l.status === 'in-use');
-  const targets = new Set(labs.filter((l) => !inUse.includes(l)).map((l) => l.runId));
-  const removed = targets.size > 0 ? await removeRuns(targets) : [];
-  for (const id of targets) exitTracked.delete(id);
-  return { removed, inUse, cleanupMs: Math.round(performance.now() - started) };
-}
+export { cleanupLabs, destroyLab, listLabs } from './teardown.js';

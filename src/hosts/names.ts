@@ -8,6 +8,7 @@
  * veth end can carry the same name as the machine it leads to.
  */
 import { randomBytes } from 'node:crypto';
+import { InvalidOptionError } from '../errors.js';
 
 export const NAME_PREFIX = 'ft-';
 export const RUN_ID_LENGTH = 6;
@@ -82,7 +83,7 @@ export function parseName(raw: string): ParsedName | undefined {
 export function machineAddress(kind: HostsKind, index: number): string {
   const limit = MACHINE_LIMITS[kind].max;
   if (!Number.isInteger(index) || index < 0 || index >= limit) {
-    throw new RangeError(`machine index must be an integer from 0 to ${limit - 1} (got ${index})`);
+    throw new InvalidOptionError('index', `an integer from 0 to ${limit - 1}`, String(index));
   }
   return kind === 'loopback' ? `127.0.0.${index + 1}` : `198.18.0.${index + 1}`;
 }
@@ -116,3 +117,6 @@ export function parseLinkNames(output: string): string[] {
   }
   return names;
 }
+
+/** Where ip(8) keeps named network namespaces. */
+export const NETNS_DIR = '/run/netns';

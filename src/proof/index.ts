@@ -1,5 +1,4 @@
 /** The proof by construction: every possible connection among n machines x m ports. */
 export * from './budget.js';
 export { type GraphInput, proofGraph } from './graph.js';
-export { FREE_PORT_RANGE, findFreeBase } from './ports.js';
 export * from './prove.js';

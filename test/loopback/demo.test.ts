@@ -7,13 +7,14 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import {
+  BASE_PORT_RANGE,
   CATALOGUE,
   type DemoResult,
   type ExperimentResult,
   findExperiment,
-  findFreePorts,
   runExperiments,
 } from '../../src/experiments/index.js';
+import { busyPorts, findFreePorts, portsAreFree } from '../../src/hosts/ports.js';
 import { cli, cliProcess } from '../helpers/cli.js';
 
 /** What Linux 6.x does, checked by hand: socket -> 'ok' or '<syscall> <ERRNO>'. */
@@ -258,6 +259,18 @@ describe('fourtuple demo on loopback', () => {
     }
   });
 
+  it('refuses a base port out of BASE_PORT_RANGE by its library field, before any socket', async () => {
+    expect(BASE_PORT_RANGE).toEqual({ min: 1024, max: 65532 });
+    for (const basePort of [80, 65533, 2000.5]) {
+      await expect(runExperiments({ names: ['diff-port'], basePort })).rejects.toMatchObject({
+        name: 'InvalidOptionError',
+        code: 'FOURTUPLE_USAGE',
+        option: 'basePort',
+        message: `basePort must be an integer from 1024 to 65532 (got ${basePort})`,
+      });
+    }
+  });
+
   it('reports a wrong prediction as a mismatch, never hides it', async () => {
     const wrong = {
       ...findExperiment('same-4-tuple')!,
@@ -320,5 +333,29 @@ describe('fourtuple demo on loopback', () => {
     expect(r.code).toBe(0);
     expect(ms).toBeLessThan(6000);
     expect(r.stdout).toMatch(new RegExp(`${CATALOGUE.length} match the prediction, none differs`));
+  });
+});
+
+describe('the free-port finder', () => {
+  it('a port held by a listener on one address is busy on the wildcard, and never chosen', async () => {
+    const base = findFreePorts(3);
+    expect(portsAreFree(base, 3)).toBe(true);
+    const { startListener } = await import('../../src/endpoints/listener.js');
+    const l = await startListener({ host: '127.0.0.2', port: base + 1 });
+    try {
+      expect(busyPorts(base, 3)).toEqual([base + 1]);
+      expect(portsAreFree(base, 3, ['127.0.0.1'])).toBe(true);
+      expect(portsAreFree(base, 3, ['127.0.0.1', '127.0.0.2'])).toBe(false);
+      // the only block in [base, base+2] holds the busy port: none is found, by code
+      expect(() => findFreePorts(3, { low: base, high: base + 2, attempts: 5 })).toThrow(
+        expect.objectContaining({ code: 'FOURTUPLE_NO_FREE_PORTS' }),
+      );
+      expect(findFreePorts(1, { low: base, high: base, attempts: 5 })).toBe(base);
+      expect(() => findFreePorts(1, { low: base, high: base, avoid: new Set([base]) })).toThrow(
+        expect.objectContaining({ code: 'FOURTUPLE_NO_FREE_PORTS' }),
+      );
+    } finally {
+      await l.close();
+    }
   });
 });

@@ -94,20 +94,29 @@ describe('prove on loopback', () => {
     const t = performance.now();
     const r = await prove({ machines: 4, ports: 32 });
     const ms = Math.round(performance.now() - t);
-    console.log(`prove 4x32 on loopback: ${r.established} connections in ${ms} ms`, r.timings);
     expectExact(r, 4, 32);
     expect(r.established).toBe(8256n);
     expect(r.connections).toBeUndefined(); // not listed past 64 endpoints
-    expect(ms).toBeLessThan(15_000);
+    expect(ms, `prove 4x32 took ${ms} ms: ${JSON.stringify(r.timings)}`).toBeLessThan(15_000);
     expect(openDescriptors()).toBe(before);
   });
 
-  it('takes --base-port as given, and refuses it when a port is taken', async () => {
+  it('takes basePort as given, and refuses one out of range by its field name', async () => {
     const first = await prove({ machines: 1, ports: 2 });
     const r = await prove({ machines: 2, ports: 2, basePort: first.basePort });
     expect(r.basePort).toBe(first.basePort);
     expect(r.verdict).toBe('exact');
-    await expect(prove({ machines: 1, ports: 1, basePort: 22 })).rejects.toThrow(RangeError);
+    await expect(prove({ machines: 1, ports: 1, basePort: 22 })).rejects.toMatchObject({
+      name: 'InvalidOptionError',
+      code: 'FOURTUPLE_USAGE',
+      option: 'basePort',
+      message:
+        'basePort must be an integer from 1024 to 65535 so that basePort + ports - 1 is at most 65535 (got 22)',
+    });
+    await expect(prove({ machines: 1, ports: 3, basePort: 65534 })).rejects.toMatchObject({
+      option: 'basePort',
+      expected: expect.stringMatching(/from 1024 to 65533/),
+    });
   });
 
   it('an abort midway closes everything it opened', async () => {

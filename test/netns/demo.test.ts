@@ -1,21 +1,20 @@
 /**
  * `fourtuple demo --hosts netns`: the multi-IP experiments across separate network stacks. Root
- * only: skipped when this process may not create namespaces; under CI=true as root it must run.
+ * only: skipped when this process may not create namespaces; under CI=true as root it must run
+ * (describeNetns).
  */
 import { execFileSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { runExperiments } from '../../src/experiments/index.js';
-import { canUseNetns, parseNetnsList } from '../../src/hosts/index.js';
+import { parseNetnsList } from '../../src/hosts/index.js';
 import { cli } from '../helpers/cli.js';
-
-const support = await canUseNetns();
-const mustRun = process.env.CI === 'true' && process.getuid?.() === 0;
+import { describeNetns } from '../helpers/netns.js';
 
 function namespaces(): Set<string> {
   return new Set(parseNetnsList(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })));
 }
 
-describe.runIf(support.ok || mustRun)('fourtuple demo --hosts netns', () => {
+describeNetns('fourtuple demo --hosts netns', () => {
   it('runs diff-ip and diff-source-ip (and variants) on three machines, then removes them', async () => {
     const r = await runExperiments({
       names: [

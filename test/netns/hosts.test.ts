@@ -224,8 +224,8 @@ describeNetns('netns labs', () => {
       'echo from 198.18.0.1 to 198.18.0.16: hello from 198.18.0.16',
     );
     const d = await l.destroy();
-    console.log(`lab of 16: created in ${l.createMs} ms, destroyed in ${d.destroyMs} ms`);
-    expect(leftovers(l.runId)).toEqual([]);
+    const timings = `lab of 16: created in ${l.createMs} ms, destroyed in ${d.destroyMs} ms`;
+    expect(leftovers(l.runId), timings).toEqual([]);
   });
 
   it.each<LabProgressStep>(['namespaces', 'bridge', 'addresses'])(

@@ -6,9 +6,8 @@
  * with the reason, when this process may not create namespaces; under CI=true as root they
  * must run.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, expect, it } from 'vitest';
-import { destroyLab, LAB_STATE_DIR } from '../../src/hosts/index.js';
+import { destroyLab, readState, stateFiles } from '../../src/hosts/index.js';
 import { type Child, killAll, spawnCli } from '../helpers/child.js';
 import { describeNetns } from '../helpers/netns.js';
 import { freePortBlock } from '../helpers/ports.js';
@@ -38,27 +37,9 @@ afterEach(async () => {
 
 /** The run id of the lab `pid` owns, from its state file (no `ip` call: cheap to poll). */
 function labOf(pid: number): string | undefined {
-  let files: string[];
-  try {
-    files = readdirSync(LAB_STATE_DIR);
-  } catch {
-    return undefined;
-  }
-  for (const f of files) {
-    try {
-      const s = JSON.parse(readFileSync(`${LAB_STATE_DIR}/${f}`, 'utf8')) as {
-        runId: string;
-        pid: number;
-      };
-      if (s.pid === pid) {
-        created.add(s.runId);
-        return s.runId;
-      }
-    } catch {
-      // being written, or removed meanwhile
-    }
-  }
-  return undefined;
+  const runId = stateFiles().find((id) => readState(id)?.pid === pid);
+  if (runId !== undefined) created.add(runId);
+  return runId;
 }
 
 async function interrupt(child: Child, sig: NodeJS.Signals) {
@@ -84,11 +65,9 @@ describeNetns('signals with netns labs', () => {
       expect(labLeftovers(runId!).length).toBeGreaterThan(4); // 5 namespaces, state file
       const r = await interrupt(child, sig);
       const seen = watch.stop();
-      console.log(
-        `prove netns 4x32 ${sig}: exited ${r.code} in ${r.ms} ms; ${seen.length} child processes seen`,
-      );
-      expect(r.ms).toBeLessThan(5000);
-      expect(r.code).toBe(code);
+      const what = `prove netns 4x32 ${sig}: exited ${r.code} in ${r.ms} ms; ${seen.length} child processes seen`;
+      expect(r.ms, what).toBeLessThan(5000);
+      expect(r.code, what).toBe(code);
       expect(child.stderr()).toBe('fourtuple prove: interrupted\n');
       expect(child.lines.join('')).toBe('');
       expect(labLeftovers(runId!)).toEqual([]);
@@ -120,11 +99,9 @@ describeNetns('signals with netns labs', () => {
       const r = await child.exited;
       const ms = Date.now() - t0;
       const seen = watch.stop();
-      console.log(
-        `demo netns SIGINT (attempt ${attempt}, after ${child.lines.filter((l) => l.startsWith('== ')).length} of 22 experiments): exited ${r.code} in ${ms} ms`,
-      );
-      expect(ms).toBeLessThan(5000);
-      expect(r.code).toBe(130);
+      const what = `demo netns SIGINT (attempt ${attempt}, after ${child.lines.filter((l) => l.startsWith('== ')).length} of 22 experiments): exited ${r.code} in ${ms} ms`;
+      expect(ms, what).toBeLessThan(5000);
+      expect(r.code, what).toBe(130);
       expect(child.stderr()).toBe('fourtuple demo: interrupted\n');
       expect(labLeftovers(runId)).toEqual([]);
       expect(stillRunning(seen), 'processes it started').toEqual([]);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatRemoved } from '../../src/cli/hosts.js';
+import { InvalidOptionError } from '../../src/errors.js';
 import {
   bridgeName,
   commandIn,
@@ -83,10 +84,12 @@ describe('addresses', () => {
     expect(machineAddress('loopback', 253)).toBe('127.0.0.254');
     expect(machineAddress('netns', 0)).toBe('198.18.0.1');
     expect(machineAddress('netns', 63)).toBe('198.18.0.64');
-    expect(() => machineAddress('loopback', 254)).toThrow(RangeError);
+    expect(() => machineAddress('loopback', 254)).toThrow(InvalidOptionError);
     expect(() => machineAddress('netns', 64)).toThrow(/0 to 63/);
-    expect(() => machineAddress('netns', -1)).toThrow(RangeError);
-    expect(() => machineAddress('netns', 1.5)).toThrow(RangeError);
+    expect(() => machineAddress('netns', -1)).toThrow(InvalidOptionError);
+    expect(() => machineAddress('netns', 1.5)).toThrow(
+      expect.objectContaining({ option: 'index', got: '1.5' }),
+    );
   });
 
   it('every netns address is inside 198.18.0.0/15 and distinct', () => {
@@ -195,11 +198,15 @@ describe('loopback labs', () => {
     expect((await lab.destroy()).removed).toEqual([]);
   });
 
-  it('refuses machine counts out of range', async () => {
+  it('refuses machine counts out of range, naming the option by its library field', async () => {
     await expect(createLab({ kind: 'loopback', machines: 0 })).rejects.toThrow(/1 to 254/);
-    await expect(createLab({ kind: 'loopback', machines: 255 })).rejects.toThrow(RangeError);
+    await expect(createLab({ kind: 'loopback', machines: 255 })).rejects.toMatchObject({
+      code: 'FOURTUPLE_USAGE',
+      option: 'machines',
+      got: '255',
+    });
     await expect(createLab({ kind: 'netns', machines: 65 })).rejects.toThrow(/1 to 64/);
-    await expect(createLab({ kind: 'netns', machines: 2.5 })).rejects.toThrow(RangeError);
+    await expect(createLab({ kind: 'netns', machines: 2.5 })).rejects.toThrow(InvalidOptionError);
   });
 
   it('rejects at once when the signal is already aborted', async () => {

@@ -1,8 +1,10 @@
-/** The proof's pure parts: the SVG graph, the descriptor budget, static neighbours. */
+/** The proof's pure parts: the SVG graph, the descriptor budget, static neighbours, the verdict. */
 import { describe, expect, it } from 'vitest';
 import { checkBudget, descriptorNeed, parseNofile } from '../../src/proof/budget.js';
 import { proofGraph } from '../../src/proof/graph.js';
 import { machineMac, neighbourBatches } from '../../src/proof/neighbours.js';
+import { differences } from '../../src/proof/verify.js';
+import { countModels } from '../../src/theory/models.js';
 
 function allConnections(machines: string[], ports: number, base: number) {
   const eps = machines.flatMap((a) => Array.from({ length: ports }, (_, j) => `${a}:${base + j}`));
@@ -105,6 +107,47 @@ describe('static neighbours', () => {
       'link set dev eth0 address 02:66:74:00:00:01',
       'neigh replace 198.18.0.1 lladdr 02:66:74:00:00:00 dev eth0 nud permanent',
       'neigh replace 198.18.0.3 lladdr 02:66:74:00:00:02 dev eth0 nud permanent',
+    ]);
+  });
+});
+
+describe('the verdict: differences from the exact model', () => {
+  const models = countModels({ machines: 2n, ports: 3n, ipsPerMachine: 1n });
+  const none = { tried: 0, refused: {}, succeeded: 0 };
+  const tuples = (established: number, mirrored: number) => ({
+    distinct: true,
+    established,
+    selfConnections: established - mirrored,
+    mirrored,
+    betweenMachines: 9,
+    differences: [],
+  });
+  const extra = (reverse = 0, duplicate = 0) => ({
+    attempts: {
+      reverse: { ...none, succeeded: reverse },
+      duplicate: { ...none, succeeded: duplicate },
+    },
+    attemptsRefused: {},
+    attemptsSucceeded: reverse + duplicate,
+  });
+
+  it('none when 21 = N(N+1)/2 were built for N = 6 and every extra attempt failed', () => {
+    const found = { connected: 21, accepted: 15, connectFailures: {}, tuples: tuples(21, 15) };
+    expect(differences(models, 6, { ...found, extra: extra() })).toEqual([]);
+  });
+
+  it('names each shortfall: the count, failed connects, unaccepted sockets, an extra that got in', () => {
+    const found = {
+      connected: 21,
+      accepted: 14,
+      connectFailures: { ETIMEDOUT: 1 },
+      tuples: tuples(20, 14),
+    };
+    expect(differences(models, 6, { ...found, extra: extra(0, 1) })).toEqual([
+      'established 20 connections, the exact model says 21 (N(N+1)/2 for N = 6)',
+      'connects that failed: ETIMEDOUT x1',
+      "1 connected socket(s) never showed up at a listener's accept()",
+      '1 extra attempt(s) succeeded (reverse 0, duplicate 1)',
     ]);
   });
 });
