@@ -8,7 +8,7 @@
  */
 import { afterEach, expect, it } from 'vitest';
 import { destroyLab, readState, stateFiles } from '../../src/hosts/index.js';
-import { type Child, killAll, spawnCli } from '../helpers/child.js';
+import { killAll, spawnCli } from '../helpers/child.js';
 import { describeNetns } from '../helpers/netns.js';
 import { freePortBlock } from '../helpers/ports.js';
 import {
@@ -21,11 +21,7 @@ import {
   until,
   watchDescendants,
 } from '../helpers/procs.js';
-
-const SIGNALS = [
-  ['SIGINT', 130],
-  ['SIGTERM', 143],
-] as const;
+import { interrupt, SIGNALS } from '../helpers/signals.js';
 
 /** Run ids of labs this file's children made: removed after each test whatever happened. */
 const created = new Set<string>();
@@ -40,13 +36,6 @@ function labOf(pid: number): string | undefined {
   const runId = stateFiles().find((id) => readState(id)?.pid === pid);
   if (runId !== undefined) created.add(runId);
   return runId;
-}
-
-async function interrupt(child: Child, sig: NodeJS.Signals) {
-  const t0 = Date.now();
-  child.proc.kill(sig);
-  const r = await child.exited;
-  return { ...r, ms: Date.now() - t0 };
 }
 
 describeNetns('signals with netns labs', () => {
