@@ -49,6 +49,7 @@ import {
   differences,
   type TupleCheck,
   tryOneMore,
+  verdictOf,
 } from './verify.js';
 
 export type * from './types.js';
@@ -145,7 +146,7 @@ function resultOf(
     connectFailures: found.connectFailures,
     ...extra,
     models,
-    verdict: diffs.length === 0 ? 'exact' : 'mismatch',
+    verdict: verdictOf(diffs, extra),
     differences: diffs,
     descriptors: { needed: budget.need.total, limit: budget.limit.soft },
     timings,

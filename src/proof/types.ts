@@ -70,7 +70,11 @@ export interface ProveTimings {
   totalMs: number;
 }
 
-export type Verdict = 'exact' | 'mismatch';
+/**
+ * exact: every connection built, not one more; mismatch: the count or the 4-tuples differ;
+ * error: something failed that the proof cannot count as a refusal (see verify.ts)
+ */
+export type Verdict = 'exact' | 'mismatch' | 'error';
 
 export interface ProveResult extends Tagged<'prove'> {
   machines: bigint;

@@ -6,7 +6,7 @@ import { formatSockAddr } from '../sockets/sockaddr.js';
 import type { ModelCounts } from '../theory/models.js';
 import { bounded } from './bounded.js';
 import { bump, connectFrom, type Endpoint, errName, type Held, type ProofContext } from './pool.js';
-import type { AttemptStats } from './types.js';
+import type { AttemptStats, Verdict } from './types.js';
 
 /** Extra attempts in flight at once (each holds one descriptor until it fails). */
 export const ATTEMPTS_IN_FLIGHT = 64;
@@ -128,6 +128,28 @@ export async function tryOneMore(ctx: ProofContext, held: Held): Promise<Attempt
   return { attempts, attemptsRefused, attemptsSucceeded };
 }
 
+/**
+ * The one errno the proof predicts for a reverse or duplicate attempt: the 4-tuple is taken
+ * (__inet_hash_connect / inet_hash_connect find no free 4-tuple for a bound source port).
+ */
+export const PREDICTED_REFUSAL = 'EADDRNOTAVAIL';
+
+/**
+ * Extra attempts that failed for a reason the proof does not predict (a namespace removed under
+ * it, EINVAL, a timeout): by errno. Any such failure makes the verdict an error, never a refusal.
+ */
+export function unexpectedFailures(extra: Attempts): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(extra.attemptsRefused).filter(([e]) => e !== PREDICTED_REFUSAL),
+  );
+}
+
+/** exact: no difference; error: something failed that the proof cannot count; else mismatch. */
+export function verdictOf(diffs: readonly string[], extra: Attempts): Verdict {
+  if (Object.keys(unexpectedFailures(extra)).length > 0) return 'error';
+  return diffs.length === 0 ? 'exact' : 'mismatch';
+}
+
 /** Everything that separates what was built from the exact model, one line each. */
 export function differences(
   models: ModelCounts,
@@ -161,6 +183,12 @@ export function differences(
     out.push(`${built.accepted - tuples.mirrored} accepted socket(s) match no connection`);
   }
   if (!tuples.distinct) out.push('some 4-tuples are repeated or not the intended endpoints');
+  const unexpected = Object.entries(unexpectedFailures(extra));
+  if (unexpected.length > 0) {
+    out.push(
+      `extra attempts failed for a reason the proof does not predict (only ${PREDICTED_REFUSAL} means the 4-tuple is taken): ${unexpected.map(([e, n]) => `${e} x${n}`).join(', ')}`,
+    );
+  }
   if (extra.attemptsSucceeded > 0) {
     const { reverse, duplicate } = extra.attempts;
     out.push(

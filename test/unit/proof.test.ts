@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { checkBudget, descriptorNeed, parseNofile } from '../../src/proof/budget.js';
 import { proofGraph } from '../../src/proof/graph.js';
 import { machineMac, neighbourBatches } from '../../src/proof/neighbours.js';
-import { differences } from '../../src/proof/verify.js';
+import { differences, verdictOf } from '../../src/proof/verify.js';
 import { countModels } from '../../src/theory/models.js';
 
 function allConnections(machines: string[], ports: number, base: number) {
@@ -149,5 +149,18 @@ describe('the verdict: differences from the exact model', () => {
       "1 connected socket(s) never showed up at a listener's accept()",
       '1 extra attempt(s) succeeded (reverse 0, duplicate 1)',
     ]);
+  });
+
+  it('only EADDRNOTAVAIL is a refusal: any other failure of an extra attempt makes the verdict an error', () => {
+    const found = { connected: 21, accepted: 15, connectFailures: {}, tuples: tuples(21, 15) };
+    const refused = { ...extra(), attemptsRefused: { EADDRNOTAVAIL: 51 } };
+    expect(verdictOf(differences(models, 6, { ...found, extra: refused }), refused)).toBe('exact');
+    // a lab removed mid-proof: the attempts fail, but not because the 4-tuple is taken
+    const broken = { ...extra(), attemptsRefused: { EADDRNOTAVAIL: 611, Error: 7508, EINVAL: 9 } };
+    const diffs = differences(models, 6, { ...found, extra: broken });
+    expect(diffs).toEqual([
+      'extra attempts failed for a reason the proof does not predict (only EADDRNOTAVAIL means the 4-tuple is taken): Error x7508, EINVAL x9',
+    ]);
+    expect(verdictOf(diffs, broken)).toBe('error');
   });
 });
