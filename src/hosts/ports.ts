@@ -12,6 +12,8 @@
  * net.ipv4.ip_local_port_range), so two runs at once rarely meet, and the kernel never hands
  * one of our ports to another program's outgoing connection.
  */
+
+import { createServer, type Server } from 'node:net';
 import { FourtupleError, InvalidOptionError } from '../errors.js';
 import { withNetns } from '../sockets/netns.js';
 import { RawSocket } from '../sockets/socket.js';
@@ -134,4 +136,47 @@ export function findFreePorts(count = 1, options: FindFreePortsOptions = {}): nu
       `${hosts.map((h) => asHost(h).address).join(', ')} after ${attempts} tries; ` +
       'choose the base port yourself',
   );
+}
+
+/** Ports this process holds with lockPorts: the lock of a run that owns them. */
+export interface PortLock {
+  readonly low: number;
+  readonly count: number;
+  /** gives the ports back (idempotent) */
+  release(): Promise<void>;
+}
+
+/** The abstract Unix socket name that stands for "a fourtuple run owns TCP port P". */
+function lockName(port: number): string {
+  return `\0fourtuple/tcp-port/${port}`;
+}
+
+/**
+ * Takes ports low..low+count-1 for this run. Sockets that set SO_REUSEPORT (every proof socket
+ * does: each endpoint both listens and connects) share a port with any other such socket of the
+ * same user, so a free-port check alone cannot keep two runs apart. The lock is one abstract Unix
+ * socket per port: binding a name is exclusive within the network namespace, and the kernel
+ * releases it when the process ends, however it ends (no stale lock files). Resolves undefined
+ * when another run holds one of them (nothing is kept then).
+ */
+export async function lockPorts(low: number, count: number): Promise<PortLock | undefined> {
+  const servers: Server[] = [];
+  const release = async (): Promise<void> => {
+    const all = servers.splice(0);
+    await Promise.all(all.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  };
+  for (let p = low; p < low + count; p++) {
+    const s = createServer();
+    const ok = await new Promise<boolean>((resolve) => {
+      s.once('error', () => resolve(false));
+      s.listen(lockName(p), () => resolve(true));
+    });
+    if (!ok) {
+      await release();
+      return undefined;
+    }
+    s.unref(); // a lock never keeps the process alive
+    servers.push(s);
+  }
+  return { low, count, release };
 }

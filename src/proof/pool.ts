@@ -5,6 +5,7 @@
  */
 import { FourtupleError, SyscallError } from '../errors.js';
 import { busyPorts, findFreePorts, type Lab, type PortHost } from '../hosts/index.js';
+import { lockPorts, type PortLock } from '../hosts/ports.js';
 import { withNetns } from '../sockets/netns.js';
 import { constants } from '../sockets/platform.js';
 import { waitReady } from '../sockets/poller.js';
@@ -68,22 +69,50 @@ export function bump(map: Record<string, number>, key: string, n = 1): void {
 }
 
 /**
- * The base port: `basePort` as given when ports base..base+ports-1 are free on every machine,
- * otherwise FOURTUPLE_PORTS_BUSY; without it, a block free on every machine.
+ * The base port, owned by this run: `basePort` as given when ports base..base+ports-1 are free on
+ * every machine and no other run holds them (FOURTUPLE_PORTS_BUSY otherwise); without it, a block
+ * free on every machine that no other run holds. The lock is held until `release()`.
  */
-export function chooseBasePort(lab: Lab, ports: number, basePort?: number): number {
+export async function claimBasePort(
+  lab: Lab,
+  ports: number,
+  basePort?: number,
+): Promise<{ basePort: number; lock: PortLock }> {
   const hosts: PortHost[] = lab.machines.map((m) => ({
     address: m.address,
     ...(m.netnsPath ? { netnsPath: m.netnsPath } : {}),
   }));
-  if (basePort === undefined) return findFreePorts(ports, { hosts });
-  if (busyPorts(basePort, ports, hosts).length > 0) {
-    throw new FourtupleError(
-      'FOURTUPLE_PORTS_BUSY',
-      `ports ${basePort}-${basePort + ports - 1} are not all free on ${hosts.map((h) => h.address).join(', ')} (something holds one of them, maybe in TIME_WAIT); choose another base port or leave it out`,
-    );
+  const range = (b: number): string => `${b}-${b + ports - 1}`;
+  if (basePort !== undefined) {
+    // lock first, then check: a run that holds the lock is the only one that may bind them now
+    const lock = await lockPorts(basePort, ports);
+    if (!lock) {
+      throw new FourtupleError(
+        'FOURTUPLE_PORTS_BUSY',
+        `another fourtuple run is using ports ${range(basePort)}; wait for it, or choose another base port`,
+      );
+    }
+    if (busyPorts(basePort, ports, hosts).length > 0) {
+      await lock.release();
+      throw new FourtupleError(
+        'FOURTUPLE_PORTS_BUSY',
+        `ports ${range(basePort)} are not all free on ${hosts.map((h) => h.address).join(', ')} (something holds one of them, maybe in TIME_WAIT); choose another base port or leave it out`,
+      );
+    }
+    return { basePort, lock };
   }
-  return basePort;
+  const avoid = new Set<number>();
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const base = findFreePorts(ports, { hosts, avoid });
+    const lock = await lockPorts(base, ports);
+    if (lock && busyPorts(base, ports, hosts).length === 0) return { basePort: base, lock };
+    await lock?.release();
+    for (let p = base; p < base + ports; p++) avoid.add(p);
+  }
+  throw new FourtupleError(
+    'FOURTUPLE_NO_FREE_PORTS',
+    `no block of ${ports} free ports that no other run holds, after 20 tries`,
+  );
 }
 
 /** Every machine's endpoints, in order: machine 0's ports, then machine 1's, ... */

@@ -28,13 +28,14 @@
 import { FourtupleError, InvalidOptionError } from '../errors.js';
 import type { Lab } from '../hosts/index.js';
 import { createLab, LOWEST_UNPRIVILEGED_PORT } from '../hosts/index.js';
+import type { PortLock } from '../hosts/ports.js';
 import { tag } from '../result.js';
 import { countModels } from '../theory/models.js';
 import { type BudgetCheck, checkBudget } from './budget.js';
 import { acceptAll, type Connected, connectEveryPair } from './construct.js';
 import { addStaticNeighbours } from './neighbours.js';
 import {
-  chooseBasePort,
+  claimBasePort,
   closeAll,
   type Endpoint,
   type Held,
@@ -201,11 +202,14 @@ export async function prove(options: ProveOptions): Promise<ProveResult> {
   progress('hosts', 0, machines);
   const lab = await createLab({ kind, machines, ...(signal ? { signal } : {}) });
   const held: Held = { listeners: [], accepted: [], conns: [], strays: [] };
+  let lock: PortLock | undefined;
   try {
     if (kind === 'netns' && machines > 1) await addStaticNeighbours(lab.machines);
     timings.hostsMs = lap();
     progress('hosts', machines, machines);
-    const basePort = chooseBasePort(lab, ports, options.basePort);
+    const claimed = await claimBasePort(lab, ports, options.basePort);
+    lock = claimed.lock;
+    const basePort = claimed.basePort;
     const eps = planEndpoints(lab, ports, basePort);
     const ctx = {
       eps,
@@ -242,6 +246,7 @@ export async function prove(options: ProveOptions): Promise<ProveResult> {
     // 6. RST everything, then the lab
     progress('close', 0, 1);
     closeAll(held);
+    await lock?.release();
     await lab.destroy();
     timings.closeMs = lap();
     timings.totalMs = Math.round(performance.now() - t0);

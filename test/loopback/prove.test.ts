@@ -119,6 +119,28 @@ describe('prove on loopback', () => {
     });
   });
 
+  it('two proofs started together on one base port: one owns the ports and is exact, the other is refused', async () => {
+    const base = (await prove({ machines: 1, ports: 1 })).basePort;
+    // both check the ports before either binds: only the port lock keeps them apart
+    const runs = await Promise.allSettled([
+      prove({ machines: 4, ports: 8, basePort: base }),
+      prove({ machines: 4, ports: 8, basePort: base }),
+    ]);
+    const won = runs.filter((r) => r.status === 'fulfilled');
+    const lost = runs.filter((r) => r.status === 'rejected');
+    expect(won).toHaveLength(1);
+    expect((won[0] as PromiseFulfilledResult<ProveResult>).value).toMatchObject({
+      verdict: 'exact',
+      established: 528n,
+    });
+    expect((lost[0] as PromiseRejectedResult).reason).toMatchObject({
+      code: 'FOURTUPLE_PORTS_BUSY',
+      message: `another fourtuple run is using ports ${base}-${base + 7}; wait for it, or choose another base port`,
+    });
+    // released at the end: the same ports can be owned again
+    expect((await prove({ machines: 1, ports: 2, basePort: base })).verdict).toBe('exact');
+  });
+
   it('an abort midway closes everything it opened', async () => {
     const before = openDescriptors();
     const ac = new AbortController();
