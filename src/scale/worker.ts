@@ -61,7 +61,16 @@ async function ramp(connections: number, window: number, rate: number): Promise<
   send({ type: 'ramped', stats: e.stats, ms: Math.round(performance.now() - t0) });
 }
 
+// FOURTUPLE_MAX_WORKER_BOOT_DELAY_MS (tests only) holds the answer to `setup`, so that a test
+// can kill a worker while it boots.
+const bootDelayMs = Number(process.env.FOURTUPLE_MAX_WORKER_BOOT_DELAY_MS ?? 0);
+
 process.on('message', (m: ToWorker) => {
+  if (m.cmd === 'setup' && bootDelayMs > 0) setTimeout(() => handle(m), bootDelayMs);
+  else handle(m);
+});
+
+function handle(m: ToWorker): void {
   try {
     switch (m.cmd) {
       case 'setup': {
@@ -108,7 +117,7 @@ process.on('message', (m: ToWorker) => {
   } catch (err) {
     send({ type: 'error', message: err instanceof Error ? err.message : String(err) });
   }
-});
+}
 
 // The coordinator died or let go of us: close every socket (RST) and leave.
 process.on('disconnect', () => shutdown(0));
