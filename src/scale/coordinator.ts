@@ -228,7 +228,10 @@ interface WorkerHandle {
   quota: number;
   state: 'starting' | 'ready' | 'ramping' | 'ramped' | 'closed' | 'dead';
   verify?: VerifyResult;
-  waiters: Map<FromWorker['type'], (m: FromWorker) => void>;
+  /** it reported an error: after a failed setup it exits by itself (code 1) */
+  failed?: boolean;
+  /** answers awaited, by type; each resolves with the answer, or undefined if none will come */
+  waiters: Map<FromWorker['type'], (m: FromWorker | undefined) => void>;
 }
 
 function emptyStats(): EngineStats {
@@ -377,9 +380,15 @@ export async function runMax(
       }, timeoutMs);
       w.waiters.set(type, (m) => {
         clearTimeout(t);
-        resolve(m as Extract<FromWorker, { type: T }>);
+        resolve(m as Extract<FromWorker, { type: T }> | undefined);
       });
     });
+
+  const failWaiters = (w: WorkerHandle): void => {
+    const waiters = [...w.waiters.values()];
+    w.waiters.clear();
+    for (const waiter of waiters) waiter(undefined);
+  };
 
   const spawnWorker = (): WorkerHandle => {
     const child = fork(workerEntry(), [], {
@@ -403,7 +412,11 @@ export async function runMax(
       if (m.type === 'progress' || m.type === 'ramped') w.stats = m.stats;
       if (m.type === 'ramped') w.state = 'ramped';
       if (m.type === 'error') {
+        w.failed = true;
         stopAll({ reason: 'worker-crash', detail: `worker ${w.pid}: ${m.message}` });
+        // What it was asked will not be answered: end the waits now, not at their timeouts.
+        failWaiters(w);
+        return;
       }
       const wall = (m.type === 'progress' || m.type === 'ramped') && m.stats.wall;
       if (wall) stopAll(wallReason(wall, w));
@@ -432,8 +445,9 @@ export async function runMax(
           });
         }
       }
-      for (const [, waiter] of w.waiters) waiter({ type: 'error', message: 'worker exited' });
-      w.waiters.clear();
+      // A dead worker answers nothing: every wait on it ends with undefined, never with a
+      // stand-in message that a wait for 'ready' would take for the answer.
+      failWaiters(w);
     });
     workers.push(w);
     return w;
@@ -523,10 +537,10 @@ export async function runMax(
       if (interruptedNow()) break;
       readies.forEach((r, k) => {
         const w = batch[k]!;
-        if (r) {
+        if (r && w.state === 'starting') {
           w.ready = r;
           w.state = 'ready';
-        } else if (!stopped) {
+        } else if (w.state === 'starting' && !stopped) {
           stopAll({ reason: 'worker-crash', detail: `worker ${w.pid} did not start` });
         }
       });
@@ -612,7 +626,10 @@ export async function runMax(
     let alive = 0;
     let dead = 0;
     if (!signal?.aborted) {
-      const live = workers.filter((w) => w.state !== 'dead');
+      // Only workers that answered setup hold connections (one that failed to boot never did).
+      const live = workers.filter(
+        (w) => w.state === 'ready' || w.state === 'ramping' || w.state === 'ramped',
+      );
       const results = await Promise.all(
         live.map((w) => {
           post(w, { cmd: 'verify', timeoutMs: options.verifyTimeoutMs ?? 30_000 });
@@ -733,9 +750,12 @@ async function teardown(
       .filter((w) => w.state !== 'dead')
       .map(async (w) => {
         if (w.state === 'starting') {
-          // Still booting (an interrupt during startup): it holds no connection; stop it.
-          w.state = 'closed';
-          w.child.kill('SIGTERM');
+          // Still booting (an interrupt during startup): it holds no connection; stop it. One
+          // whose setup failed is leaving by itself: its exit (code 1) is a crash to record.
+          if (!w.failed) {
+            w.state = 'closed';
+            w.child.kill('SIGTERM');
+          }
         } else {
           post(w, { cmd: 'teardown' });
           const r = await waitFor(w, 'closed', 15_000);

@@ -4,6 +4,7 @@
  * coordinator goes away (IPC disconnect), closing every socket with an RST on the way out.
  */
 import { readdirSync } from 'node:fs';
+import { FourtupleError } from '../errors.js';
 import { getNofileLimit, setNofileSoftLimit } from '../sockets/rlimit.js';
 import { Engine } from './engine.js';
 import type { FromWorker, ToWorker } from './messages.js';
@@ -115,7 +116,20 @@ function handle(m: ToWorker): void {
       }
     }
   } catch (err) {
-    send({ type: 'error', message: err instanceof Error ? err.message : String(err) });
+    const failed: FromWorker = {
+      type: 'error',
+      message: err instanceof Error ? err.message : String(err),
+      ...(err instanceof FourtupleError ? { code: err.code } : {}),
+    };
+    if (m.cmd !== 'setup') {
+      send(failed);
+      return;
+    }
+    // A worker that could not set up holds nothing and never will: it says why and leaves
+    // (exit 1, once the message is written), and the coordinator counts it among the crashes.
+    engine = undefined;
+    if (process.connected && process.send) process.send(failed, () => process.exit(1));
+    else process.exit(1);
   }
 }
 
