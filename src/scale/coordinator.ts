@@ -6,7 +6,6 @@
  * started. Library function: returns data, never prints; progress goes to a callback.
  */
 
-import type { InterruptedError } from '../errors.js';
 import { readMem, readSockstatNow } from './_proc.js';
 import type { ToWorker } from './messages.js';
 import { hold, ramp, settleSockstat, startup, teardown, verify } from './phases.js';
@@ -86,7 +85,9 @@ export async function runMax(
     onProgress,
   });
   const onAbort = (): void => {
-    const reason = signal?.reason as InterruptedError | Error | undefined;
+    // Words for the detail only (an InterruptedError says which signal); nothing is decided
+    // from them.
+    const reason: unknown = signal?.reason;
     const detail = reason instanceof Error ? reason.message : String(reason ?? 'signal');
     state.stop({ reason: 'interrupted', detail: `interrupted (${detail})` });
   };
