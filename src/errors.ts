@@ -12,6 +12,7 @@ import { type ErrnoCode, errnoMeaning, errnoName } from './sockets/errno.js';
 export const ERROR_CODES = {
   FOURTUPLE_USAGE: 'bad input: a flag or option out of range, malformed, missing or conflicting',
   FOURTUPLE_UNSUPPORTED: 'this platform lacks something the command needs (raw sockets off Linux)',
+  FOURTUPLE_SOCKET_CLOSED: 'a socket was used after it was closed (a bug in the caller)',
   FOURTUPLE_TARGET_REFUSED:
     'the target is neither loopback nor a host of a lab this run created (see --allow-remote)',
   FOURTUPLE_FD_LIMIT: 'the descriptors the run needs would not fit this process (RLIMIT_NOFILE)',

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { FourtupleError, UsageError } from '../errors.js';
+import { FourtupleError, InterruptedError, UsageError } from '../errors.js';
 import type { Command, Io, OptionSpec, ParsedValues } from './_command.js';
 import { cleanupCommand } from './cleanup.js';
 import { connectCommand } from './connect.js';
@@ -276,7 +276,7 @@ export async function runMain(): Promise<never> {
     const code = sig === 'SIGINT' ? 130 : 143;
     if (exitCode !== undefined) process.exit(code); // second signal: stop now
     exitCode = code;
-    controller.abort(Object.assign(new Error(`interrupted by ${sig}`), { name: 'AbortError' }));
+    controller.abort(new InterruptedError(sig === 'SIGINT' ? 'SIGINT' : 'SIGTERM'));
     // Commands clean up on abort; if one does not finish in 5 s, leave anyway.
     setTimeout(() => process.exit(code), 5000).unref();
   };

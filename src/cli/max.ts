@@ -1,5 +1,5 @@
 /** `fourtuple max`: as many concurrent connections as the machine allows, and what stopped it. */
-import { UsageError } from '../errors.js';
+import { InterruptedError, UsageError } from '../errors.js';
 import { type MaxResult, type Progress, runMax } from '../scale/coordinator.js';
 import { getNofileLimit } from '../sockets/rlimit.js';
 import { durationFlag, intFlag, parseSize, stringFlag } from './_args.js';
@@ -184,7 +184,8 @@ Options:
     if (stream) io.stdout.write(`${toJson({ event: 'result', ...r })}\n`);
     else if (values.json) printJson(io, r);
     else io.stdout.write(`${formatMax(r)}\n`);
-    if (signal.aborted) return signal.reason?.message?.includes('SIGTERM') ? 143 : 130;
+    if (signal.aborted)
+      return signal.reason instanceof InterruptedError ? signal.reason.exitCode : 130;
     return r.stoppedBy.reason === 'target' && r.dead === 0 && r.sockstat.clean ? 0 : 1;
   },
 };

@@ -1,5 +1,6 @@
 /** Small /proc readers the coordinator samples every second: memory, sockets, process sizes. */
 import { readFileSync } from 'node:fs';
+import { FourtupleError } from '../errors.js';
 import {
   parseMeminfo,
   parseSmapsRollup,
@@ -25,7 +26,9 @@ export function readMem(): MemSample {
 
 export function readSockstatNow(): Sockstat {
   const s = parseSockstat(readFileSync('/proc/net/sockstat', 'utf8'));
-  if (!s) throw new Error('cannot read /proc/net/sockstat');
+  if (!s) {
+    throw new FourtupleError('FOURTUPLE_MEASURE_UNREADABLE', 'cannot read /proc/net/sockstat');
+  }
   return s;
 }
 

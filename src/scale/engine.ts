@@ -7,8 +7,20 @@
  * One connection = a connecting socket (client) + the socket accept4() returned (server),
  * both in this process when the worker listens itself, or only the client with --target.
  */
+import { FourtupleError, SyscallError } from '../errors.js';
+import {
+  acceptNext,
+  closeFd,
+  connectError,
+  Epoll,
+  listenStream,
+  openStream,
+  recvNow,
+  resetAndClose,
+  sendNow,
+  startConnect,
+} from '../sockets/descriptors.js';
 import { errnoName } from '../sockets/errno.js';
-import { libc } from '../sockets/libc.js';
 import { constants } from '../sockets/platform.js';
 import { encodeSockAddr } from '../sockets/sockaddr.js';
 
@@ -63,22 +75,17 @@ const EVENTS = 1024;
 
 export class Engine {
   private readonly c = constants();
-  private readonly L = libc();
-  private readonly epfd: number;
+  private readonly epoll: Epoll;
   private readonly state: Uint8Array;
   /** verify: 1 while a client waits for its echo */
   private readonly pending: Uint8Array;
   /** the destination index each connecting descriptor was sent to (to name a failure's peer) */
   private readonly destOf: Uint16Array;
-  private readonly events: Buffer;
-  private readonly evSize: number;
-  private readonly dataOff: number;
   private readonly addrs: Buffer[] = [];
   private readonly addrNames: string[] = [];
-  private readonly family: number[] = [];
+  private readonly v6: boolean[] = [];
   private readonly one = Buffer.from('x');
   private readonly scratch = Buffer.alloc(64);
-  private readonly ev = Buffer.alloc(16);
   private next = 0;
   readonly stats: EngineStats = {
     established: 0,
@@ -89,28 +96,23 @@ export class Engine {
   };
   private maxFd = 0;
 
+  /** Sized for descriptors up to `fdCapacity` (+64): the RLIMIT_NOFILE of this process. */
   constructor(fdCapacity: number) {
-    this.epfd = this.L.epoll_create1(this.c.EPOLL_CLOEXEC);
-    if (this.epfd < 0) throw new Error(`epoll_create1 ${errnoName(this.L.errno())}`);
+    this.epoll = new Epoll(EVENTS);
     this.state = new Uint8Array(fdCapacity + 64);
     this.pending = new Uint8Array(fdCapacity + 64);
     this.destOf = new Uint16Array(fdCapacity + 64);
-    this.evSize = this.c.EPOLL_EVENT_SIZE;
-    this.dataOff = this.c.EPOLL_DATA_OFFSET;
-    this.events = Buffer.alloc(EVENTS * this.evSize);
   }
 
   private track(fd: number, s: number): void {
-    if (fd >= this.state.length)
-      throw new Error(`descriptor ${fd} beyond capacity ${this.state.length}`);
+    if (fd >= this.state.length) {
+      throw new FourtupleError(
+        'FOURTUPLE_FD_LIMIT',
+        `descriptor ${fd} beyond the engine's capacity of ${this.state.length} (its RLIMIT_NOFILE was raised after it was made)`,
+      );
+    }
     this.state[fd] = s;
     if (fd > this.maxFd) this.maxFd = fd;
-  }
-
-  private epollAdd(fd: number, events: number): number {
-    this.ev.writeUInt32LE(events >>> 0, 0);
-    this.ev.writeUInt32LE(fd, this.dataOff);
-    return this.L.epoll_ctl(this.epfd, this.c.EPOLL_CTL_ADD, fd, this.ev);
   }
 
   private fail(errno: string, syscall: string, destination?: string): void {
@@ -121,69 +123,54 @@ export class Engine {
   }
 
   /** Listens on host:0 (the kernel picks a free port); returns the address to connect to. */
+  /**
+   * Listens on host:0 (the kernel picks a free port); returns the address to connect to.
+   * Throws SyscallError (`bind EADDRNOTAVAIL 127.0.0.2:0`) when the kernel refuses.
+   */
   listen(host: string, backlog: number): Destination {
-    const c = this.c;
-    const fam = host.includes(':') ? c.AF_INET6 : c.AF_INET;
-    const fd = this.L.socket(fam, c.SOCK_STREAM | c.SOCK_NONBLOCK | c.SOCK_CLOEXEC, 0);
-    if (fd < 0) throw new Error(`socket ${errnoName(this.L.errno())}`);
-    const one = Buffer.alloc(4);
-    one.writeInt32LE(1, 0);
-    this.L.setsockopt(fd, c.SOL_SOCKET, c.SO_REUSEADDR, one, 4);
     // SO_LINGER {1,0} now, not only in closeAll: accepted sockets inherit it from the
     // listener, so if this worker dies without closeAll (SIGKILL, a crash) the kernel's close
     // of each server end sends an RST, which also ends the client end (both are ours): the
     // crash leaves no TIME_WAIT behind, as a normal teardown does not. Zero cost per connection.
-    const linger = Buffer.alloc(8);
-    linger.writeInt32LE(1, 0);
-    linger.writeInt32LE(0, 4);
-    this.L.setsockopt(fd, c.SOL_SOCKET, c.SO_LINGER, linger, 8);
-    const sa = encodeSockAddr(host, 0);
-    if (this.L.bind(fd, sa, sa.length) < 0) throw new Error(`bind ${errnoName(this.L.errno())}`);
-    if (this.L.listen(fd, backlog) < 0) throw new Error(`listen ${errnoName(this.L.errno())}`);
-    const out = Buffer.alloc(c.SOCKADDR_STORAGE_SIZE);
-    const len = Buffer.alloc(4);
-    len.writeUInt32LE(out.length, 0);
-    this.L.getsockname(fd, out, len);
+    const { fd, port } = listenStream(host, 0, backlog, { resetOnClose: true });
     this.track(fd, LISTENER);
-    this.epollAdd(fd, c.EPOLLIN);
-    return { host, port: out.readUInt16BE(2) };
+    const added = this.epoll.add(fd, this.c.EPOLLIN);
+    if (added < 0) throw SyscallError.fromErrno('epoll_ctl', -added, host, port);
+    return { host, port };
   }
 
   /** Adds a destination; new connections are spread over destinations round-robin. */
   addDestination(d: Destination): void {
     this.addrs.push(encodeSockAddr(d.host, d.port));
     this.addrNames.push(d.host.includes(':') ? `[${d.host}]:${d.port}` : `${d.host}:${d.port}`);
-    this.family.push(d.host.includes(':') ? this.c.AF_INET6 : this.c.AF_INET);
+    this.v6.push(d.host.includes(':'));
   }
 
   /** Starts one non-blocking connect. Returns false when a wall stops the ramp. */
   private startOne(): boolean {
     const c = this.c;
-    const L = this.L;
     const i = this.next;
     this.next = (i + 1) % this.addrs.length;
-    const fd = L.socket(this.family[i]!, c.SOCK_STREAM | c.SOCK_NONBLOCK | c.SOCK_CLOEXEC, 0);
+    const fd = openStream(this.v6[i]!);
     this.stats.attempted++;
     if (fd < 0) {
-      this.fail(errnoName(L.errno()), 'socket');
+      this.fail(errnoName(-fd), 'socket');
       return false;
     }
-    const sa = this.addrs[i]!;
-    if (L.connect(fd, sa, sa.length) < 0) {
-      const e = errnoName(L.errno());
-      if (e !== 'EINPROGRESS') {
-        L.close(fd);
-        this.fail(e, 'connect', this.addrNames[i]);
-        return !this.stats.wall;
-      }
+    const connecting = startConnect(fd, this.addrs[i]!);
+    if (connecting < 0) {
+      closeFd(fd);
+      this.fail(errnoName(-connecting), 'connect', this.addrNames[i]);
+      return !this.stats.wall;
     }
     this.track(fd, CONNECTING);
     this.destOf[fd] = i;
     // Edge-triggered: EPOLLOUT fires once when the connect finishes, EPOLLIN when an echo
     // arrives during verify; the descriptor stays registered until it is closed.
-    if (this.epollAdd(fd, c.EPOLLOUT | c.EPOLLIN | c.EPOLLET) < 0) {
-      this.fail(errnoName(L.errno()), 'epoll_ctl');
-      L.close(fd);
+    const added = this.epoll.add(fd, c.EPOLLOUT | c.EPOLLIN | c.EPOLLET);
+    if (added < 0) {
+      this.fail(errnoName(-added), 'epoll_ctl');
+      closeFd(fd);
       this.state[fd] = FREE;
       return false;
     }
@@ -193,11 +180,10 @@ export class Engine {
 
   private acceptAll(lfd: number): void {
     const c = this.c;
-    const L = this.L;
     for (;;) {
-      const fd = L.accept4(lfd, null, null, c.SOCK_NONBLOCK | c.SOCK_CLOEXEC);
+      const fd = acceptNext(lfd);
       if (fd < 0) {
-        const e = errnoName(L.errno());
+        const e = errnoName(-fd);
         if (e === 'EAGAIN') return;
         this.fail(e, 'accept4');
         if (e === 'EMFILE' || e === 'ENFILE') {
@@ -205,32 +191,25 @@ export class Engine {
           // not take: left registered, every epoll_wait would wake for it and fail again (a
           // busy loop counting the same wall ~10^5 times a second). Out of descriptors, this
           // worker accepts no more; stop watching the listener.
-          L.epoll_ctl(this.epfd, c.EPOLL_CTL_DEL, lfd, null);
+          this.epoll.remove(lfd);
         }
         return;
       }
       this.track(fd, SERVER);
       this.stats.accepted++;
-      if (this.epollAdd(fd, c.EPOLLIN | c.EPOLLET) < 0)
-        this.fail(errnoName(L.errno()), 'epoll_ctl');
+      const added = this.epoll.add(fd, c.EPOLLIN | c.EPOLLET);
+      if (added < 0) this.fail(errnoName(-added), 'epoll_ctl');
     }
   }
 
   private onClientReady(fd: number, ev: number): void {
     const c = this.c;
     if (ev & (c.EPOLLERR | c.EPOLLHUP)) {
-      const v = Buffer.alloc(4);
-      const len = Buffer.alloc(4);
-      len.writeUInt32LE(4, 0);
-      this.L.getsockopt(fd, c.SOL_SOCKET, c.SO_ERROR, v, len);
-      this.L.close(fd);
+      const e = connectError(fd);
+      closeFd(fd);
       this.state[fd] = FREE;
       this.stats.inFlight--;
-      this.fail(
-        errnoName(v.readInt32LE(0) || this.L.errno()),
-        'connect',
-        this.addrNames[this.destOf[fd]!],
-      );
+      this.fail(errnoName(e), 'connect', this.addrNames[this.destOf[fd]!]);
       return;
     }
     if (ev & c.EPOLLOUT) {
@@ -242,9 +221,9 @@ export class Engine {
 
   /** Echo side of verify: a server socket read the byte, so it sends it back. */
   private onServerReadable(fd: number): void {
-    const n = Number(this.L.recv(fd, this.scratch, this.scratch.length, this.c.MSG_DONTWAIT));
+    const n = recvNow(fd, this.scratch);
     if (n > 0) {
-      this.L.send(fd, this.scratch, n, this.c.MSG_DONTWAIT | this.c.MSG_NOSIGNAL);
+      sendNow(fd, this.scratch, n);
       this.echoed++;
     }
   }
@@ -256,7 +235,7 @@ export class Engine {
 
   private onClientReadable(fd: number): void {
     if (!this.pending[fd]) return;
-    const n = Number(this.L.recv(fd, this.scratch, this.scratch.length, this.c.MSG_DONTWAIT));
+    const n = recvNow(fd, this.scratch);
     if (n > 0) {
       this.pending[fd] = 0;
       this.alive++;
@@ -266,12 +245,11 @@ export class Engine {
 
   /** One epoll_wait and the work it hands us; returns the number of events. */
   poll(timeoutMs: number): number {
-    const n = this.L.epoll_wait(this.epfd, this.events, EVENTS, timeoutMs);
+    const n = this.epoll.wait(timeoutMs);
     const c = this.c;
     for (let k = 0; k < n; k++) {
-      const off = k * this.evSize;
-      const ev = this.events.readUInt32LE(off);
-      const fd = this.events.readUInt32LE(off + this.dataOff);
+      const ev = this.epoll.eventsAt(k);
+      const fd = this.epoll.fdAt(k);
       const s = this.state[fd];
       if (s === LISTENER) this.acceptAll(fd);
       else if (s === CONNECTING) {
@@ -283,7 +261,7 @@ export class Engine {
         if (ev & c.EPOLLIN) this.onClientReadable(fd);
       }
     }
-    return n > 0 ? n : 0;
+    return n;
   }
 
   /**
@@ -324,7 +302,6 @@ export class Engine {
     sliceMs = 20,
   ): Promise<VerifyResult> {
     const t0 = performance.now();
-    const c = this.c;
     this.alive = 0;
     this.echoed = 0;
     this.outstanding = 0;
@@ -336,7 +313,7 @@ export class Engine {
         const fd = cursor++;
         if (this.state[fd] !== CLIENT) continue;
         expected++;
-        if (Number(this.L.send(fd, this.one, 1, c.MSG_DONTWAIT | c.MSG_NOSIGNAL)) === 1) {
+        if (sendNow(fd, this.one, 1) === 1) {
           this.pending[fd] = 1;
           this.outstanding++;
         } else failedSends++;
@@ -376,17 +353,12 @@ export class Engine {
 
   /** Closes every socket: clients with SO_LINGER {1,0} (an RST, so no TIME_WAIT anywhere). */
   closeAll(): number {
-    const c = this.c;
-    const linger = Buffer.alloc(8);
-    linger.writeInt32LE(1, 0);
-    linger.writeInt32LE(0, 4);
     let closed = 0;
     // Reset the clients first: each RST also moves its server socket to CLOSED.
     for (const pass of [CONNECTING, CLIENT, SERVER, LISTENER]) {
       for (let fd = 0; fd <= this.maxFd; fd++) {
         if (this.state[fd] !== pass) continue;
-        this.L.setsockopt(fd, c.SOL_SOCKET, c.SO_LINGER, linger, 8);
-        this.L.close(fd);
+        resetAndClose(fd);
         this.state[fd] = FREE;
         closed++;
       }
@@ -397,6 +369,6 @@ export class Engine {
 
   /** Closes the epoll instance too (after closeAll). */
   dispose(): void {
-    this.L.close(this.epfd);
+    this.epoll.close();
   }
 }

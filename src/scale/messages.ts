@@ -36,4 +36,9 @@ export type FromWorker =
   | { type: 'ramped'; stats: EngineStats; ms: number }
   | { type: 'verified'; result: VerifyResult }
   | { type: 'closed'; closed: number }
-  | { type: 'error'; message: string };
+  | {
+      type: 'error';
+      message: string;
+      /** the error's code (an errno name or a FOURTUPLE_* code) when it has one */
+      code?: string;
+    };

@@ -4,6 +4,7 @@
  * coordinator goes away (IPC disconnect), closing every socket with an RST on the way out.
  */
 import { readdirSync } from 'node:fs';
+import { FourtupleError } from '../errors.js';
 import { getNofileLimit, setNofileSoftLimit } from '../sockets/rlimit.js';
 import { Engine } from './engine.js';
 import type { FromWorker, ToWorker } from './messages.js';
@@ -61,7 +62,16 @@ async function ramp(connections: number, window: number, rate: number): Promise<
   send({ type: 'ramped', stats: e.stats, ms: Math.round(performance.now() - t0) });
 }
 
+// FOURTUPLE_MAX_WORKER_BOOT_DELAY_MS (tests only) holds the answer to `setup`, so that a test
+// can kill a worker while it boots.
+const bootDelayMs = Number(process.env.FOURTUPLE_MAX_WORKER_BOOT_DELAY_MS ?? 0);
+
 process.on('message', (m: ToWorker) => {
+  if (m.cmd === 'setup' && bootDelayMs > 0) setTimeout(() => handle(m), bootDelayMs);
+  else handle(m);
+});
+
+function handle(m: ToWorker): void {
   try {
     switch (m.cmd) {
       case 'setup': {
@@ -106,9 +116,22 @@ process.on('message', (m: ToWorker) => {
       }
     }
   } catch (err) {
-    send({ type: 'error', message: err instanceof Error ? err.message : String(err) });
+    const failed: FromWorker = {
+      type: 'error',
+      message: err instanceof Error ? err.message : String(err),
+      ...(err instanceof FourtupleError ? { code: err.code } : {}),
+    };
+    if (m.cmd !== 'setup') {
+      send(failed);
+      return;
+    }
+    // A worker that could not set up holds nothing and never will: it says why and leaves
+    // (exit 1, once the message is written), and the coordinator counts it among the crashes.
+    engine = undefined;
+    if (process.connected && process.send) process.send(failed, () => process.exit(1));
+    else process.exit(1);
   }
-});
+}
 
 // The coordinator died or let go of us: close every socket (RST) and leave.
 process.on('disconnect', () => shutdown(0));

@@ -5,7 +5,7 @@
  * socket can be handed to node:net (toNetSocket / toNetServer) when a conversation is needed.
  */
 import net from 'node:net';
-import { SyscallError } from '../errors.js';
+import { FourtupleError, SyscallError } from '../errors.js';
 import { errnoMeaning, errnoName } from './errno.js';
 import { libc } from './libc.js';
 import { constants } from './platform.js';
@@ -89,7 +89,9 @@ export class RawSocket {
   }
 
   private check(): void {
-    if (!this.open) throw new Error(`socket ${this.fd} is closed`);
+    if (!this.open) {
+      throw new FourtupleError('FOURTUPLE_SOCKET_CLOSED', `socket ${this.fd} is closed`);
+    }
   }
 
   /** Sets each option present in `options` (true turns it on, false turns it off). */

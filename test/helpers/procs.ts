@@ -95,7 +95,12 @@ export function watchDescendants(
   const seen = new Map<number, Proc>();
   const ports = new Set<number>();
   const look = (): void => {
-    for (const p of descendants(root)) if (!seen.has(p.pid)) seen.set(p.pid, p);
+    for (const p of descendants(root)) {
+      // A child first seen between fork and exec still shows its parent's command line: keep
+      // the one it has after exec (same pid, same start time), or a worker reads as the CLI.
+      const known = seen.get(p.pid);
+      if (!known || (known.start === p.start && known.cmd !== p.cmd)) seen.set(p.pid, p);
+    }
   };
   const listening = (): void => {
     for (const p of listeningPorts([root, ...seen.keys()])) ports.add(p);

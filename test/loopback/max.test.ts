@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseSockstat } from '../../src/limits/procfs.js';
 import { runMax } from '../../src/scale/coordinator.js';
@@ -13,19 +14,55 @@ import { freePortBlock } from '../helpers/ports.js';
 
 const sockstat = () => parseSockstat(readFileSync('/proc/net/sockstat', 'utf8'))!;
 
-/** pids of live processes whose command line runs the max worker */
+/** this checkout's worker (other checkouts on the machine may run `max` at the same time) */
+const WORKER = fileURLToPath(new URL('../../dist/scale/worker.js', import.meta.url));
+
+/** pids of live processes whose command line runs this checkout's max worker */
 function workerPids(): number[] {
   const pids: number[] = [];
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
       const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
-      if (cmd.includes('scale/worker.js')) pids.push(Number(d));
+      if (cmd.includes(WORKER)) pids.push(Number(d));
     } catch {
       // gone
     }
   }
   return pids;
+}
+
+/**
+ * `fourtuple max --hold 60s --json-stream` as a child process, once its first sample of the
+ * hold is out: what it wrote so far (and later), and its exit code when it exits.
+ */
+async function maxInHold(connections: number, opts: { detached?: boolean } = {}) {
+  const child = spawn(
+    process.execPath,
+    [BIN, 'max', '--connections', String(connections), '--hold', '60s', '--json-stream'],
+    { stdio: ['ignore', 'pipe', 'pipe'], detached: opts.detached === true },
+  );
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    err += d;
+  });
+  const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  const deadline = Date.now() + 30_000;
+  while (!out.includes('"phase":"hold"') && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  expect(out).toContain('"phase":"hold"');
+  return {
+    child,
+    exited,
+    stderr: () => err,
+    /** the last line written: the result, once it has exited */
+    lastLine: () => JSON.parse(out.trim().split('\n').at(-1)!),
+  };
 }
 
 describe('fourtuple max on loopback', () => {
@@ -113,65 +150,46 @@ describe('fourtuple max on loopback', () => {
     }
   });
 
-  it('SIGINT during the hold: exit 130 within 5 s, no worker left, sockets closed', async () => {
-    const before = sockstat();
-    const child = spawn(
-      process.execPath,
-      [BIN, 'max', '--connections', '4000', '--hold', '60s', '--json-stream'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-    });
-    // wait for the hold phase
-    const deadline = Date.now() + 30_000;
-    while (!out.includes('"phase":"hold"') && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(out).toContain('"phase":"hold"');
-    const t0 = Date.now();
-    child.kill('SIGINT');
-    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-    expect(Date.now() - t0).toBeLessThan(5000);
-    expect(code).toBe(130);
-    expect(workerPids()).toEqual([]);
-    // sockets freed (the kernel does it asynchronously: allow a moment)
-    let after = sockstat();
-    for (let i = 0; i < 50 && after.tcpInuse > before.tcpInuse + 50; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      after = sockstat();
-    }
-    expect(after.tcpInuse).toBeLessThanOrEqual(before.tcpInuse + 50);
-    expect(after.tcpTimeWait).toBeLessThanOrEqual(before.tcpTimeWait + 50);
-  });
+  it.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)(
+    '%s during the hold: exit %i within 5 s, no worker left, sockets closed',
+    async (sig, exitCode) => {
+      const before = sockstat();
+      const run = await maxInHold(4000);
+      const t0 = Date.now();
+      run.child.kill(sig);
+      const code = await run.exited;
+      expect(Date.now() - t0).toBeLessThan(5000);
+      expect(code).toBe(exitCode);
+      // the result says so: the run was interrupted (by the signal the CLI turned into the
+      // abort reason), not crashed
+      expect(run.lastLine().stoppedBy).toMatchObject({
+        reason: 'interrupted',
+        detail: `interrupted (interrupted by ${sig})`,
+      });
+      expect(workerPids()).toEqual([]);
+      // sockets freed (the kernel does it asynchronously: allow a moment)
+      let after = sockstat();
+      for (let i = 0; i < 50 && after.tcpInuse > before.tcpInuse + 50; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        after = sockstat();
+      }
+      expect(after.tcpInuse).toBeLessThanOrEqual(before.tcpInuse + 50);
+      expect(after.tcpTimeWait).toBeLessThanOrEqual(before.tcpTimeWait + 50);
+    },
+  );
 
   it('Ctrl-C to the whole process group (workers included) is an interruption, not worker crashes', async () => {
-    const child = spawn(
-      process.execPath,
-      [BIN, 'max', '--connections', '4000', '--hold', '60s', '--json-stream'],
-      { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
-    );
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      err += d;
-    });
-    const deadline = Date.now() + 30_000;
-    while (!out.includes('"phase":"hold"') && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(out).toContain('"phase":"hold"');
+    const run = await maxInHold(4000, { detached: true });
     const t0 = Date.now();
-    process.kill(-child.pid!, 'SIGINT'); // as a terminal's Ctrl-C does: every process of the group
-    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    process.kill(-run.child.pid!, 'SIGINT'); // as a terminal's Ctrl-C does: every process of the group
+    const code = await run.exited;
     expect(Date.now() - t0).toBeLessThan(5000);
     expect(code).toBe(130);
-    expect(err).not.toMatch(/EPIPE|Unhandled|\n\s+at /);
-    const result = JSON.parse(out.trim().split('\n').at(-1)!);
+    expect(run.stderr()).not.toMatch(/EPIPE|Unhandled|\n\s+at /);
+    const result = run.lastLine();
     expect(result.event).toBe('result');
     expect(result.stoppedBy.reason).toBe('interrupted');
     expect(result.crashes).toEqual([]);
@@ -197,21 +215,9 @@ describe('fourtuple max on loopback', () => {
   });
 
   it('SIGKILL of the coordinator: the workers notice and exit on their own within 5 s', async () => {
-    const child = spawn(
-      process.execPath,
-      [BIN, 'max', '--connections', '2000', '--hold', '60s', '--json-stream'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-    });
-    const deadline = Date.now() + 30_000;
-    while (!out.includes('"phase":"hold"') && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const run = await maxInHold(2000);
     expect(workerPids().length).toBeGreaterThan(0);
-    child.kill('SIGKILL');
+    run.child.kill('SIGKILL');
     const t0 = Date.now();
     while (workerPids().length > 0 && Date.now() - t0 < 5000) {
       await new Promise((r) => setTimeout(r, 100));

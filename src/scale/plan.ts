@@ -1,0 +1,137 @@
+/**
+ * Planning a `max` run, before any process starts: the machine's readings, how many workers,
+ * descriptors and connections the run needs (pure), and the target policy.
+ */
+import { availableParallelism } from 'node:os';
+import { UsageError } from '../errors.js';
+import { ephemeralPortRange, type PortRange } from '../limits/procfs.js';
+import { anyRemote, assertTargetsAllowed } from '../policy/targets.js';
+import { getNofileLimit, type NofileLimit } from '../sockets/rlimit.js';
+import { type MemSample, readFileNr, readMem } from './_proc.js';
+import type { MaxOptions } from './types.js';
+
+/** Descriptors a worker keeps for itself (node's own, IPC, epoll) before counting sockets. */
+const WORKER_RESERVE_FDS = 64;
+/** Kernel + process memory per connection assumed when planning 'auto' (measured ~12 KB). */
+const PLAN_BYTES_PER_CONNECTION = 14 * 1024;
+
+export function defaultMemoryFloor(totalBytes: number): number {
+  return Math.max(Math.round(totalBytes * 0.1), 2 * 1024 ** 3);
+}
+
+export interface Plan {
+  connections: number;
+  workers: number;
+  fdsPerWorker: number;
+  perWorker: number;
+  /** what bounded an 'auto' plan */
+  boundBy: string;
+}
+
+/** How many workers, descriptors and connections a run needs. Pure: inputs are the readings. */
+export function planMax(input: {
+  connections: number | 'auto';
+  workers?: number | 'auto';
+  fdsPerWorker: number;
+  bothEnds: boolean;
+  memAvailableBytes: number;
+  memoryFloorBytes: number;
+  fileMaxFree: number;
+  ephemeralPorts: number;
+  targets: number;
+}): Plan {
+  const fdsPerConn = input.bothEnds ? 2 : 1;
+  const perWorkerCap = Math.max(
+    1,
+    Math.floor((input.fdsPerWorker - WORKER_RESERVE_FDS) / fdsPerConn),
+  );
+  const memoryBound = Math.max(
+    0,
+    Math.floor((input.memAvailableBytes - input.memoryFloorBytes) / PLAN_BYTES_PER_CONNECTION),
+  );
+  const fileBound = Math.floor((input.fileMaxFree * 0.95) / fdsPerConn);
+  // With --target every worker connects from 127.0.0.1 to the same destinations: the ephemeral
+  // range bounds the whole run per destination. Our own listeners get one port per worker.
+  const portBound = input.bothEnds
+    ? Number.POSITIVE_INFINITY
+    : input.ephemeralPorts * input.targets;
+  let connections: number;
+  let boundBy = 'requested';
+  if (input.connections === 'auto') {
+    const bounds: [string, number][] = [
+      ['memory (MemAvailable above the floor)', memoryBound],
+      ['fs.file-max', fileBound],
+      ['ephemeral ports per destination', portBound],
+    ];
+    bounds.sort((a, b) => a[1] - b[1]);
+    connections = bounds[0]![1];
+    boundBy = bounds[0]![0];
+  } else {
+    connections = input.connections;
+  }
+  let workers: number;
+  if (input.workers === undefined || input.workers === 'auto') {
+    workers = Math.max(1, Math.ceil(connections / perWorkerCap));
+  } else {
+    workers = input.workers;
+  }
+  const perWorker = Math.ceil(connections / workers);
+  return { connections, workers, fdsPerWorker: input.fdsPerWorker, perWorker, boundBy };
+}
+
+/**
+ * Each worker's share of the connections: its part of the plan, no more than it said it can
+ * hold. What is left goes to the last worker, which then meets EMFILE for real (a tiny
+ * --fds-per-worker). `capacities[i]` is 0 for a worker that did not say.
+ */
+export function assignQuotas(plan: Plan, capacities: number[]): number[] {
+  let remaining = plan.connections;
+  const quotas = capacities.map((cap) => {
+    const q = Math.min(remaining, plan.perWorker, cap > 0 ? cap : plan.perWorker);
+    remaining -= q;
+    return q;
+  });
+  if (remaining > 0 && quotas.length > 0) quotas[quotas.length - 1]! += remaining;
+  return quotas;
+}
+
+/** What the machine offers at the start of a run: the readings a plan is made from. */
+export interface Machine {
+  nofile: NofileLimit;
+  mem: MemSample;
+  fileNr: { allocated: number; max: number };
+  range: PortRange;
+  cores: number;
+}
+
+export function readMachine(): Machine {
+  return {
+    nofile: getNofileLimit(),
+    mem: readMem(),
+    fileNr: readFileNr(),
+    range: ephemeralPortRange(),
+    cores: availableParallelism(),
+  };
+}
+
+/**
+ * The target policy for `max`: loopback only; with allowRemote, a remote run
+ * must name its size and its rate, so it can never be an unbounded flood.
+ */
+export function checkMaxTargets(options: MaxOptions): void {
+  const addresses = (options.targets ?? []).map((d) => d.host);
+  assertTargetsAllowed(addresses, { allowRemote: options.allowRemote ?? false });
+  if (!anyRemote(addresses)) return;
+  if (options.connections === 'auto') {
+    throw new UsageError(
+      '--connections must be a number from 1 to 10000000 when a target is remote (auto is for loopback)',
+      'connections',
+    );
+  }
+  if (!options.rate) {
+    throw new UsageError(
+      '--rate is required when a target is remote (connects per second, 1 to 10000000)',
+      'rate',
+    );
+  }
+}

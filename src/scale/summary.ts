@@ -1,0 +1,116 @@
+/**
+ * The summary of a `max` run: its readings, peak measurements and timings, put together as the
+ * MaxResult the library returns (tagged `max`), with the per-connection costs worked out.
+ */
+import type { Sockstat } from '../limits/procfs.js';
+import { tag } from '../result.js';
+import type { Machine, Plan } from './plan.js';
+import type { WorkerPool } from './pool.js';
+import type { Sampler } from './sampler.js';
+import type { MaxOptions, MaxResult, StoppedBy } from './types.js';
+
+/** What the run measured at the end of its ramp. */
+export interface Peak {
+  established: number;
+  timeToPeakMs: number;
+  slabBytes: number;
+  sockstat: Sockstat;
+  sizes: { rssBytes: number; pssBytes: number };
+}
+
+export interface RunRecord {
+  options: MaxOptions;
+  machine: Machine;
+  plan: Plan;
+  floorBytes: number;
+  sockBefore: Sockstat;
+  sockAfter: { sockstat: Sockstat; clean: boolean };
+  peak: Peak;
+  alive: number;
+  dead: number;
+  stoppedBy: StoppedBy;
+  timing: MaxResult['timing'];
+  pool: WorkerPool;
+  sampler: Sampler;
+}
+
+function median(xs: number[]): number {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : Math.round((s[mid - 1]! + s[mid]!) / 2);
+}
+
+/** Median, peak and mean connects per second. */
+function rates(sampler: Sampler, established: number, rampMs: number): MaxResult['rate'] {
+  const rs = sampler.rates();
+  const meanPerSec = rampMs > 0 ? Math.round((established / rampMs) * 1000) : 0;
+  // A ramp shorter than a sample interval has no whole second to take a median of.
+  return rs.length
+    ? { medianPerSec: median(rs), peakPerSec: Math.max(...rs), meanPerSec }
+    : { medianPerSec: meanPerSec, peakPerSec: meanPerSec, meanPerSec };
+}
+
+/** Kernel (Slab delta) and process (RSS, PSS) memory, in all and per connection. */
+function memory(r: RunRecord): MaxResult['memory'] {
+  const { peak, machine } = r;
+  const kernel = Math.max(0, peak.slabBytes - machine.mem.slabBytes);
+  // Nothing established: no per-connection figure (0, which the CLI prints as n/a).
+  const n = peak.established > 0 ? peak.established : Number.POSITIVE_INFINITY;
+  const { rssBytes, pssBytes } = peak.sizes;
+  return {
+    slabBeforeBytes: machine.mem.slabBytes,
+    slabPeakBytes: peak.slabBytes,
+    kernelBytesPerConnection: Math.round(kernel / n),
+    processRssBytes: rssBytes,
+    processPssBytes: pssBytes,
+    processRssBytesPerConnection: Math.round(rssBytes / n),
+    processPssBytesPerConnection: Math.round(pssBytes / n),
+    totalBytesPerConnection: Math.round((kernel + rssBytes) / n),
+    totalPssBytesPerConnection: Math.round((kernel + pssBytes) / n),
+    memAvailableMinBytes: r.sampler.memMinBytes,
+    floorBytes: r.floorBytes,
+  };
+}
+
+export function summarize(r: RunRecord): MaxResult {
+  const { options, machine, plan, peak, pool } = r;
+  const targets = options.targets ?? [];
+  const final = pool.totals();
+  return {
+    ...tag('max'),
+    requested: options.connections,
+    planned: plan.connections,
+    mode: targets.length === 0 ? 'loopback' : 'target',
+    targets: targets.map((d) => `${d.host}:${d.port}`),
+    workers: pool.workers.length,
+    fdsPerWorker: plan.fdsPerWorker,
+    connectionsPerWorker: plan.perWorker,
+    established: peak.established,
+    accepted: final.accepted,
+    alive: r.alive,
+    dead: r.dead,
+    failures: final.failures,
+    stoppedBy: r.stoppedBy,
+    timing: r.timing,
+    rate: rates(r.sampler, peak.established, r.timing.rampMs),
+    memory: memory(r),
+    sockstat: {
+      before: r.sockBefore,
+      peak: peak.sockstat,
+      after: r.sockAfter.sockstat,
+      clean: r.sockAfter.clean,
+    },
+    limits: {
+      nofileSoft: machine.nofile.soft,
+      nofileHard: machine.nofile.hard,
+      fileMax: machine.fileNr.max,
+      ephemeralPorts: machine.range.size,
+      memTotalBytes: machine.mem.totalBytes,
+      memAvailableBytes: machine.mem.availableBytes,
+      cores: machine.cores,
+    },
+    crashes: pool.crashes,
+    series: r.sampler.series,
+  };
+}

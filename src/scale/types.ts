@@ -1,0 +1,144 @@
+/**
+ * The shapes of `max`: its options, why a run stopped, the progress samples and the result.
+ * Re-exported by coordinator.ts, where the library's users import them.
+ */
+import type { Sockstat } from '../limits/procfs.js';
+import type { Tagged } from '../result.js';
+import type { Destination } from './engine.js';
+
+export interface MaxOptions {
+  /** connections to open; 'auto' = as many as the machine allows (planned from its limits) */
+  connections: number | 'auto';
+  /**
+   * connect only, to these listeners: loopback, unless allowRemote (the workers live in this
+   * namespace, so a lab's 198.18.0.0/15 hosts are not reachable from them; see policy/targets)
+   */
+  targets?: Destination[];
+  /**
+   * allow targets that are neither loopback nor lab hosts; then `connections` must be a number
+   * and `rate` must be set (a remote run is never unbounded)
+   */
+  allowRemote?: boolean;
+  /** worker processes; 'auto' = as many as the descriptor limit requires */
+  workers?: number | 'auto';
+  /** connects per second over all workers; 0 or undefined = as fast as possible */
+  rate?: number;
+  /** how long to hold the connections before verifying them */
+  holdMs?: number;
+  /** bound on the ramp; the run stops ramping when it passes */
+  durationMs?: number;
+  /** stop ramping before MemAvailable falls below this */
+  memoryFloorBytes?: number;
+  /** a descriptor budget per worker (lowers its RLIMIT_NOFILE soft limit) */
+  fdsPerWorker?: number;
+  /** connects in flight per worker */
+  window?: number;
+  /** workers ramping at the same time */
+  concurrency?: number;
+  /** addresses the workers listen on (default 127.0.0.1) */
+  listenHosts?: string[];
+  verifyTimeoutMs?: number;
+  /** how often progress is sampled (default 1000 ms) */
+  sampleMs?: number;
+  signal?: AbortSignal;
+}
+
+export type StopReason =
+  | 'target'
+  | 'duration'
+  | 'memory-guard'
+  | 'wall'
+  | 'interrupted'
+  | 'worker-crash'
+  | 'capacity';
+
+/** Why the run stopped: the reason, in words, and the errno and call when a wall stopped it. */
+export interface StoppedBy {
+  reason: StopReason;
+  detail: string;
+  errno?: string;
+  syscall?: string;
+}
+
+/** A worker that exited when it should not have. */
+export interface Crash {
+  pid: number;
+  code: number | null;
+  signal: string | null;
+}
+
+export interface Sample {
+  /** ms since the ramp started */
+  t: number;
+  established: number;
+  accepted: number;
+  /** connections established per second over the last interval */
+  rate: number;
+  failures: Record<string, number>;
+  memAvailableBytes: number;
+  slabBytes: number;
+  rssBytes: number;
+}
+
+/** The phases of a run, in order. */
+export type Phase = 'startup' | 'ramp' | 'hold' | 'verify' | 'teardown';
+
+export interface Progress extends Sample {
+  phase: Phase;
+  target: number;
+  workers: number;
+}
+
+export interface MaxResult extends Tagged<'max'> {
+  requested: number | 'auto';
+  planned: number;
+  mode: 'loopback' | 'target';
+  targets: string[];
+  workers: number;
+  fdsPerWorker: number;
+  connectionsPerWorker: number;
+  /** peak concurrent established connections (client ends) */
+  established: number;
+  /** server ends accepted (0 with --target: the listener is not ours) */
+  accepted: number;
+  alive: number;
+  dead: number;
+  failures: Record<string, number>;
+  stoppedBy: StoppedBy;
+  timing: {
+    startupMs: number;
+    rampMs: number;
+    timeToPeakMs: number;
+    holdMs: number;
+    verifyMs: number;
+    teardownMs: number;
+  };
+  rate: { medianPerSec: number; peakPerSec: number; meanPerSec: number };
+  memory: {
+    slabBeforeBytes: number;
+    slabPeakBytes: number;
+    kernelBytesPerConnection: number;
+    processRssBytes: number;
+    processPssBytes: number;
+    processRssBytesPerConnection: number;
+    processPssBytesPerConnection: number;
+    /** (Slab delta + summed RSS) / connections: the conservative figure */
+    totalBytesPerConnection: number;
+    /** (Slab delta + summed PSS) / connections: shared pages counted once */
+    totalPssBytesPerConnection: number;
+    memAvailableMinBytes: number;
+    floorBytes: number;
+  };
+  sockstat: { before: Sockstat; peak: Sockstat; after: Sockstat; clean: boolean };
+  limits: {
+    nofileSoft: number;
+    nofileHard: number;
+    fileMax: number;
+    ephemeralPorts: number;
+    memTotalBytes: number;
+    memAvailableBytes: number;
+    cores: number;
+  };
+  crashes: Crash[];
+  series: Sample[];
+}

@@ -1,0 +1,106 @@
+/**
+ * The pure parts of `max`: which reason to stop wins (RunState), how the connections are
+ * shared among workers (assignQuotas), and what a wall means in words (wallStop).
+ */
+import { describe, expect, it } from 'vitest';
+import { assignQuotas, planMax } from '../../src/scale/plan.js';
+import { RunState, wallStop } from '../../src/scale/run-state.js';
+import type { StoppedBy } from '../../src/scale/types.js';
+
+const why = (reason: StoppedBy['reason']): StoppedBy => ({ reason, detail: reason });
+
+describe('RunState.stop: the one owner of why the run stopped', () => {
+  it('keeps the first reason when a later one does not end the run', () => {
+    const s = new RunState();
+    s.stop(why('wall'));
+    s.stop(why('memory-guard'));
+    s.stop(why('duration'));
+    expect(s.stoppedBy?.reason).toBe('wall');
+  });
+
+  it('a crash or an interruption after the ramp reached its target replaces target or capacity', () => {
+    for (const rampEnd of ['target', 'capacity'] as const) {
+      for (const cause of ['worker-crash', 'interrupted'] as const) {
+        const s = new RunState();
+        s.stop(why(rampEnd));
+        s.stop(why('wall'));
+        expect(s.stoppedBy?.reason).toBe(rampEnd);
+        s.stop(why(cause));
+        expect(s.stoppedBy?.reason).toBe(cause);
+        s.stop(why(cause === 'worker-crash' ? 'interrupted' : 'worker-crash'));
+        expect(s.stoppedBy?.reason, 'the first run-ending cause stays').toBe(cause);
+      }
+    }
+  });
+
+  it('a crash during the ramp is not replaced by a later interruption', () => {
+    const s = new RunState();
+    s.stop(why('worker-crash'));
+    s.stop(why('interrupted'));
+    expect(s.stoppedBy?.reason).toBe('worker-crash');
+    expect(s.interrupted).toBe(false);
+  });
+
+  it('tells every listener of every stop, until it unsubscribes', () => {
+    const s = new RunState();
+    const heard: string[] = [];
+    const off = s.onStop((w) => heard.push(w.reason));
+    s.stop(why('wall'));
+    s.stop(why('interrupted'));
+    off();
+    s.stop(why('worker-crash'));
+    expect(heard).toEqual(['wall', 'interrupted']);
+  });
+});
+
+describe('assignQuotas', () => {
+  const plan = planMax({
+    connections: 25_000,
+    fdsPerWorker: 20_000,
+    bothEnds: true,
+    memAvailableBytes: 64 * 1024 ** 3,
+    memoryFloorBytes: 2 * 1024 ** 3,
+    fileMaxFree: 10_000_000,
+    ephemeralPorts: 28_232,
+    targets: 0,
+  });
+
+  it('shares the plan among the workers, each at most its part and its capacity', () => {
+    expect(plan.workers).toBe(3);
+    expect(assignQuotas(plan, [9_960, 9_960, 9_960])).toEqual([8_334, 8_334, 8_332]);
+    expect(assignQuotas(plan, [5_000, 9_960, 9_960])).toEqual([5_000, 8_334, 8_334 + 3_332]);
+  });
+
+  it('a worker that did not say its capacity gets its part; one that did not start, none left over', () => {
+    expect(assignQuotas(plan, [0, 0, 0])).toEqual([8_334, 8_334, 8_332]);
+    expect(assignQuotas(plan, [])).toEqual([]);
+  });
+});
+
+describe('wallStop', () => {
+  const where = {
+    pid: 42,
+    fdLimit: 200,
+    fileMax: 1_000_000,
+    range: { low: 32768, high: 60999, size: 28232 },
+  };
+
+  it('names the worker and its RLIMIT_NOFILE at EMFILE', () => {
+    expect(wallStop({ errno: 'EMFILE', syscall: 'socket' }, where)).toEqual({
+      reason: 'wall',
+      errno: 'EMFILE',
+      syscall: 'socket',
+      detail: 'EMFILE: worker 42 reached its descriptor limit (RLIMIT_NOFILE 200) at socket',
+    });
+  });
+
+  it('names the destination and the ephemeral range at EADDRNOTAVAIL', () => {
+    const s = wallStop(
+      { errno: 'EADDRNOTAVAIL', syscall: 'connect', destination: '127.0.0.1:7000' },
+      where,
+    );
+    expect(s.detail).toBe(
+      'EADDRNOTAVAIL: no ephemeral port left from 127.0.0.1 to 127.0.0.1:7000 (range 32768-60999: 28232 ports per destination)',
+    );
+  });
+});
