@@ -16,7 +16,9 @@ const WORKER_RESERVE_FDS = 64;
 const PLAN_BYTES_PER_CONNECTION = 14 * 1024;
 
 export function defaultMemoryFloor(totalBytes: number): number {
-  return Math.max(Math.round(totalBytes * 0.1), 2 * 1024 ** 3);
+  // 10% of the memory, and at least 2 GiB on a machine of 8 GiB or more (MemAvailable overstates
+  // what is free near the wall); a small cgroup keeps a quarter of its limit instead.
+  return Math.round(Math.max(totalBytes * 0.1, Math.min(2 * 1024 ** 3, totalBytes * 0.25)));
 }
 
 export interface Plan {

@@ -83,7 +83,7 @@ export class Sampler {
     if (phase === 'ramp' && mem.availableBytes < floor) {
       this.run.stop({
         reason: 'memory-guard',
-        detail: `stopped by the memory guard: MemAvailable ${Math.round(mem.availableBytes / 2 ** 20)} MiB fell below the floor of ${Math.round(floor / 2 ** 20)} MiB`,
+        detail: `stopped by the memory guard: ${mem.cgroup ? `the memory cgroup's headroom (${mem.cgroup})` : 'MemAvailable'} ${Math.round(mem.availableBytes / 2 ** 20)} MiB fell below the floor of ${Math.round(floor / 2 ** 20)} MiB`,
       });
     }
   }

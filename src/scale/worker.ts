@@ -9,8 +9,14 @@ import { getNofileLimit, setNofileSoftLimit } from '../sockets/rlimit.js';
 import { Engine } from './engine.js';
 import type { FromWorker, ToWorker } from './messages.js';
 
+/**
+ * A message to the coordinator. `process.connected` can still be true when the coordinator has
+ * just died (the channel's EPIPE comes later, asynchronously): the callback swallows that error,
+ * which would otherwise be an unhandled 'error' event with a stack trace; 'disconnect' follows
+ * and shuts the worker down quietly.
+ */
 const send = (m: FromWorker): void => {
-  if (process.connected) process.send?.(m);
+  if (process.connected) process.send?.(m, undefined, undefined, () => {});
 };
 
 let engine: Engine | undefined;
@@ -135,5 +141,7 @@ function handle(m: ToWorker): void {
 
 // The coordinator died or let go of us: close every socket (RST) and leave.
 process.on('disconnect', () => shutdown(0));
+// A write to a channel whose other end is gone (EPIPE, ERR_IPC_CHANNEL_CLOSED): the same.
+process.on('error', () => shutdown(0));
 process.on('SIGTERM', () => shutdown(143));
 process.on('SIGINT', () => shutdown(130));

@@ -1,0 +1,52 @@
+/**
+ * `max` inside a small memory cgroup stops on its guard instead of being OOM-killed: the guard
+ * reads the process's own cgroup (MemAvailable is the machine's), and workers whose coordinator
+ * is gone leave without a stack trace. Root and the v1 memory controller (this machine's) only.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readOwnCgroupMemory } from '../../src/limits/cgroup.js';
+import { BIN } from '../helpers/cli.js';
+
+const own = readOwnCgroupMemory();
+const LIMIT = 768 * 1024 * 1024;
+
+describe('max in a 768 MiB memory cgroup', () => {
+  it.skipIf(process.getuid?.() !== 0 || own?.version !== 1)(
+    'asked for 200,000 connections, stops on the memory guard with every held one alive, never reaching the limit',
+    () => {
+      const cg = join('/sys/fs/cgroup/memory', own!.cgroup, `fourtuple-max-${process.pid}`);
+      mkdirSync(cg);
+      try {
+        writeFileSync(join(cg, 'memory.limit_in_bytes'), String(LIMIT));
+        const r = spawnSync(
+          'sh',
+          [
+            '-c',
+            `echo $$ > ${cg}/cgroup.procs && exec "${process.execPath}" ${BIN} max --connections 200000 --json`,
+          ],
+          { encoding: 'utf8', timeout: 110_000 },
+        );
+        expect(r.signal, r.stderr).toBe(null);
+        expect(r.status, r.stderr).not.toBe(137);
+        expect(r.stderr).not.toMatch(/Unhandled|EPIPE|at .*\.js:\d+/);
+        const j = JSON.parse(r.stdout);
+        expect(j.stoppedBy.reason).toBe('memory-guard');
+        expect(j.stoppedBy.detail).toContain("memory cgroup's headroom");
+        expect(j.established).toBeGreaterThan(10_000);
+        expect(j.established).toBeLessThan(200_000);
+        expect(j.dead).toBe(0);
+        expect(j.alive).toBe(j.established);
+        expect(j.sockstat.clean).toBe(true);
+        // the kernel never had to refuse the cgroup memory: the guard stopped first
+        expect(Number(readFileSync(join(cg, 'memory.failcnt'), 'utf8'))).toBe(0);
+        expect(readFileSync(join(cg, 'cgroup.procs'), 'utf8').trim()).toBe('');
+      } finally {
+        rmdirSync(cg);
+      }
+    },
+    120_000,
+  );
+});
