@@ -41,8 +41,8 @@ export interface CommandDef<S extends Spec> {
   options: S;
   /** the positional arguments, when the command takes any: how usage shows them, and what they are */
   args?: { usage: string; description: string };
-  /** false for commands that produce no result object (then --json is not offered) */
-  json?: boolean;
+  /** false for commands that produce no result object (then --json is not offered); a string says what --json prints */
+  json?: boolean | string;
   /** returns the exit code: 0 success, 1 the operation failed, 2 bad input */
   run(ctx: CommandContext<Values<S>>): Promise<number>;
 }
@@ -64,7 +64,8 @@ export function commandSpec(c: Command): Spec {
       : {
           json: {
             type: 'boolean',
-            description: 'print the result object as JSON on stdout',
+            description:
+              typeof c.json === 'string' ? c.json : 'print the result object as JSON on stdout',
             field: false,
           },
         }),

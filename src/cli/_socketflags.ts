@@ -39,7 +39,7 @@ export const REUSE_OPTIONS = {
     type: 'boolean',
     negatable: true,
     default: true,
-    description: 'SO_REUSEADDR (as in the seed)',
+    description: 'SO_REUSEADDR, on as in the seed',
   },
   reuseport: { type: 'boolean', negatable: true, default: false, description: 'SO_REUSEPORT' },
 } as const satisfies Spec;

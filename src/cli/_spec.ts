@@ -194,6 +194,7 @@ export function accepts(o: OptionDef): string {
 
 /** 500ms, 5s, 2m, 1h: the largest unit that divides it. */
 export function showMs(ms: number): string {
+  if (ms === 0) return '0s';
   if (ms >= 3_600_000 && ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
   if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000}m`;
   if (ms >= 1000 && ms % 1000 === 0) return `${ms / 1000}s`;

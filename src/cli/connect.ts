@@ -31,6 +31,7 @@ must be loopback (127.0.0.0/8, ::1), or a host of a fourtuple lab from inside th
 (--host-ns), unless --allow-remote; a name is resolved once.`,
   epilog: `Example:
   fourtuple connect --to 127.0.0.1:3000 --from 127.0.0.1:6000 --count 2 --interval 50ms`,
+  json: 'one JSON object per event on stdout',
   options: {
     to: {
       type: 'custom',

@@ -115,15 +115,15 @@ Example:
       ...BASE_PORT,
       placeholder: 'P',
       defaultText: 'a free block below 32768 found at run time',
-      description: `first of the ${PORT_SPAN + 1} ports used (P..P+${PORT_SPAN})`,
+      description: `first of the ${PORT_SPAN + 1} ports used, P to P+${PORT_SPAN}`,
     },
     hosts: {
       type: 'choice',
       choices: ['loopback', 'netns'],
       default: 'loopback',
       description:
-        'netns: the multi-IP experiments (diff-ip, diff-source-ip and their variants) run ' +
-        'across separate network namespaces (needs root)',
+        'netns runs the multi-IP experiments (diff-ip, diff-source-ip and their variants) ' +
+        'across separate network namespaces; needs root',
     },
     ...REPORT_OPTION,
   },

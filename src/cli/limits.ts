@@ -68,15 +68,15 @@ const OPTIONS = {
     accepts: 'a count from 1 to 2^48 or a comma list of IP:PORT',
     field: 'destinations',
     description:
-      'destination ip:port endpoints: a count from 1 to 2^48, or a comma list of IP:PORT ' +
-      '(both ends count as on this machine when all are loopback)',
+      'destination ip:port endpoints: a count from 1 to 2^48, or a comma list of IP:PORT; ' +
+      'both ends count as on this machine when all are loopback',
     parse: parseTo,
   },
   measure: {
     type: 'boolean',
     negatable: true,
     default: true,
-    description: 'measure what one connection costs (off: memory uses reference figures)',
+    description: 'measure what one connection costs; off, memory uses reference figures',
   },
   connections: {
     type: 'int',

@@ -25,9 +25,10 @@ export const listenCommand = defineCommand({
   summary: 'an echo listener with every socket option under control',
   description: `Listens, logs each accepted connection with its full 4-tuple, and echoes every byte back
 prefixed with "TAG:" so two listeners are told apart. Runs until Ctrl-C (SIGINT) or SIGTERM,
-then closes every connection. With --json: one JSON object per event on stdout.`,
+then closes every connection.`,
   epilog: `Example:
   fourtuple listen --host 127.0.0.1 --port 3000 --tag L`,
+  json: 'one JSON object per event on stdout',
   options: {
     host: { type: 'ip', default: '0.0.0.0', description: 'address to listen on, IPv4 or IPv6' },
     port: {
@@ -36,7 +37,7 @@ then closes every connection. With --json: one JSON object per event on stdout.`
       max: 65535,
       default: 3000,
       short: 'p',
-      description: 'port (0 lets the kernel choose)',
+      description: 'port; 0 lets the kernel choose',
     },
     tag: {
       type: 'string',
@@ -50,7 +51,7 @@ then closes every connection. With --json: one JSON object per event on stdout.`
       min: 1,
       max: 65535,
       default: 511,
-      description: 'listen() backlog (the kernel caps it at somaxconn)',
+      description: 'listen() backlog, capped by the kernel at somaxconn',
     },
     ...NETNS_OPTION,
   },
