@@ -10,6 +10,7 @@ import {
   type TheoryResult,
   theory,
   toScientific,
+  USABLE_PORTS,
 } from '../theory/index.js';
 import { conflicts, defineCommand } from './_command.js';
 import { groupDigits, printJson, table, wrap } from './_output.js';
@@ -19,7 +20,7 @@ import { requireOption } from './_spec.js';
 /** Abstract counts accept huge values; the bound only refuses absurd input. */
 const MACHINES = { min: 1n, max: 10n ** 40n };
 const IPS = { min: 1n, max: 2n ** 128n };
-const PORTS = { min: 1n, max: 65535n };
+const PORTS = { min: 1n, max: USABLE_PORTS };
 
 const LABELS: Record<string, string> = {
   socketAnalogy: 'socket analogy',
