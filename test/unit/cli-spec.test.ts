@@ -3,6 +3,7 @@
  * range, default), argv is split strictly from parseArgs's tokens, and a library option the
  * library refuses is named by the flag that sets it.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { commandSpec } from '../../src/cli/_command.js';
 import { fieldOf, type OptionDef } from '../../src/cli/_spec.js';
@@ -141,5 +142,33 @@ describe('a library option refused by the library is named by its flag', () => {
   it('a field no flag sets keeps the library wording', () => {
     const e = new InvalidOptionError('timeoutMs', 'positive');
     expect(invalidOptionMessage(e, byName('demo'))).toBe('timeoutMs must be positive');
+  });
+});
+
+describe('the README names only flags the specs declare', () => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const names = new Set(COMMANDS.map((c) => c.name));
+
+  it('every `fourtuple CMD --flag` in the README is an option of CMD', () => {
+    let checked = 0;
+    for (const m of readme.matchAll(/\bfourtuple((?: [^\s`]+)+)/g)) {
+      const words = m[1]!.trim().split(' ');
+      // `fourtuple CMD ...` or the tour's `fourtuple --flag ...`; not prose ("fourtuple lab")
+      // nor an error line ("fourtuple connect: ...")
+      const first = words[0]!;
+      if (first === '--help' || first === '--version') continue;
+      if (!names.has(first) && !first.startsWith('-')) continue;
+      const name = names.has(first) ? first : 'tour';
+      const spec = commandSpec(COMMANDS.find((c) => c.name === name)!);
+      for (const w of words) {
+        const flag = /^\[?--([a-z][a-z-]*)/.exec(w)?.[1];
+        if (!flag) continue;
+        const base = flag.startsWith('no-') ? flag.slice(3) : flag;
+        const o = spec[flag] ?? spec[base];
+        expect(o, `fourtuple ${name} --${flag} (README: "${m[0]}")`).toBeDefined();
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(50);
   });
 });
