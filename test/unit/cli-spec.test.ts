@@ -4,10 +4,11 @@
  * library refuses is named by the flag that sets it.
  */
 import { readFileSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { commandSpec } from '../../src/cli/_command.js';
 import { fieldOf, type OptionDef } from '../../src/cli/_spec.js';
-import { COMMANDS, invalidOptionMessage } from '../../src/cli/main.js';
+import { COMMANDS, invalidOptionMessage, reportError } from '../../src/cli/main.js';
 import { InvalidOptionError } from '../../src/errors.js';
 import { cli } from '../helpers/cli.js';
 
@@ -137,6 +138,21 @@ describe('a library option refused by the library is named by its flag', () => {
         byName('max'),
       ),
     ).toBe('--connections must be a number when a target is remote (got auto)');
+  });
+
+  it('is bad input: exit 2 and one line on stderr', () => {
+    let err = '';
+    const io = {
+      stdout: new PassThrough(),
+      stderr: new PassThrough().on('data', (d) => {
+        err += d;
+      }),
+      stderrIsTTY: false,
+      env: {},
+    };
+    const e = new InvalidOptionError('basePort', 'an integer from 1 to 65532', '0');
+    expect(reportError(e, byName('prove'), io, false)).toBe(2);
+    expect(err).toBe('fourtuple prove: --base-port must be an integer from 1 to 65532 (got 0)\n');
   });
 
   it('a field no flag sets keeps the library wording', () => {
