@@ -26,6 +26,8 @@ export const ERROR_CODES = {
   FOURTUPLE_CLEANUP: 'some leftovers of a crashed run could not be removed',
   FOURTUPLE_NO_WORKER: 'a worker process for `max` could not be started',
   FOURTUPLE_WORKER_CRASHED: 'a worker process for `max` exited or failed before it was ready',
+  FOURTUPLE_BARRIER:
+    'a cluster agent did not get the common start (coordinator unreachable, refused, timed out)',
   FOURTUPLE_MEASURE_UNREADABLE: 'the memory or socket counters in /proc could not be read',
   FOURTUPLE_MEASURE_STOPPED: 'the measuring connection holder was stopped',
   FOURTUPLE_MEASURE_LISTEN: 'the measuring listener has no TCP address',

@@ -135,3 +135,4 @@ export {
   withNetns,
 } from './sockets/index.js';
 export * from './theory/index.js';
+export type { TourResult } from './tour.js';

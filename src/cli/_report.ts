@@ -3,16 +3,9 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { describeMachine, type ReportInput, writeReport } from '../report/index.js';
+import { ERRNO_MEANING, errnoMeaning } from '../sockets/errno.js';
 import type { Io } from './_command.js';
 import type { Spec } from './_spec.js';
-
-const MEANING: Record<string, string> = {
-  ENOENT: 'no such directory',
-  ENOTDIR: 'a part of the path is not a directory',
-  EISDIR: 'it is a directory',
-  EACCES: 'permission denied',
-  EROFS: 'read-only file system',
-};
 
 /** Writes the page; a path that cannot be written is a UsageError naming the flag. */
 export function writeReportFile(flag: string, file: string, results: ReportInput): string {
@@ -20,8 +13,8 @@ export function writeReportFile(flag: string, file: string, results: ReportInput
     return writeReport(file, results);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code && MEANING[code]) {
-      throw new UsageError(`${flag} cannot write "${file}" (${code}: ${MEANING[code]})`, flag);
+    if (code !== undefined && code in ERRNO_MEANING) {
+      throw new UsageError(`${flag} cannot write "${file}" (${code}: ${errnoMeaning(code)})`, flag);
     }
     throw err;
   }
@@ -49,7 +42,10 @@ export function reportFlag(v: string): string {
   }
   const dir = dirname(resolve(v));
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new UsageError(`--report cannot write "${v}" (ENOENT: no such directory)`, 'report');
+    throw new UsageError(
+      `--report cannot write "${v}" (ENOENT: ${errnoMeaning('ENOENT')})`,
+      'report',
+    );
   }
   return v;
 }

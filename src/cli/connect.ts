@@ -1,5 +1,6 @@
 /** `fourtuple connect`: the heartbeat connector. */
 import { type HeartbeatEvent, heartbeat } from '../endpoints/connector.js';
+import { printable } from '../endpoints/listener.js';
 import { UsageError } from '../errors.js';
 import { defineCommand } from './_command.js';
 import { toJson } from './_output.js';
@@ -11,9 +12,9 @@ export function formatHeartbeatEvent(e: HeartbeatEvent): string {
     case 'connected':
       return `connected ${e.local} -> ${e.remote}`;
     case 'sent':
-      return `Lub ${e.data}...`;
+      return `Lub ${printable(e.data)}...`;
     case 'echo':
-      return `Dub ${e.data}`;
+      return `Dub ${printable(e.data)}`;
     case 'no-echo':
       return `(no echo for beat ${e.seq})`;
     case 'closed':

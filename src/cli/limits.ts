@@ -1,6 +1,6 @@
 /** `fourtuple limits`: what will stop this machine first, and by how much. */
 import { isIP } from 'node:net';
-import { UsageError } from '../errors.js';
+import { InvalidOptionError, UsageError } from '../errors.js';
 import {
   DEFAULT_MEASURE_CONNECTIONS,
   DEFAULT_PRESET,
@@ -185,7 +185,12 @@ No command is ever run.`,
     try {
       r = await limits({ ...options, signal });
     } catch (err) {
-      if (err instanceof RangeError) throw new UsageError(`--${err.message}`, 'connections');
+      if (err instanceof InvalidOptionError && err.option === 'connections') {
+        throw new UsageError(
+          `--connections must be ${err.expected}${err.got === undefined ? '' : ` (got ${err.got})`}`,
+          'connections',
+        );
+      }
       throw err;
     }
     writeCommandReport(report, { limits: r }, io);

@@ -1,7 +1,7 @@
 /** `fourtuple report RESULTS.json [-o FILE.html]`: a saved result to the self-contained page. */
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
-import { describeMachine, toReportInput } from '../report/index.js';
+import { describeMachine, readResult, toReportInput } from '../report/index.js';
 import { defineCommand } from './_command.js';
 import { writeReportFile } from './_report.js';
 
@@ -55,12 +55,7 @@ it ran on, with no network request when opened. Prints the path written.`,
         );
       }
     }
-    const input = toReportInput(parsed);
-    if (!input) {
-      throw new UsageError(
-        `RESULTS.json "${file}" is not a fourtuple result (expected the --json output of tour, theory, demo, prove, limits or max)`,
-      );
-    }
+    const input = toReportInput(readResult(parsed, `RESULTS.json "${file}"`));
     const results = input.machine
       ? input
       : { ...input, machine: { ...describeMachine(), renderedHere: true } };

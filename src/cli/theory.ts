@@ -6,6 +6,7 @@ import {
   DOUBLE_COUNT_EXPLANATION,
   internetTheory,
   MODEL_DERIVATION,
+  MODEL_LABEL,
   MODEL_ORDER,
   type TheoryResult,
   theory,
@@ -22,27 +23,17 @@ const MACHINES = { min: 1n, max: 10n ** 40n };
 const IPS = { min: 1n, max: 2n ** 128n };
 const PORTS = { min: 1n, max: USABLE_PORTS };
 
-const LABELS: Record<string, string> = {
-  socketAnalogy: 'socket analogy',
-  serverStar: 'one server',
-  serverBest: 'best with servers',
-  betweenMachines: 'between machines',
-  exactWithoutSelf: 'exact, no self',
-  exact: 'exact',
-  orderedTuples: 'popular 4-tuple',
-};
-
 /** The human rendering of a theory result (also used by the tour). */
 export function formatTheory(r: TheoryResult, scientific = false): string {
   const rows = MODEL_ORDER.map((k) => {
     const v = r.models[k];
-    return [LABELS[k] ?? k, groupDigits(v), ...(scientific ? [toScientific(v, 4)] : [])];
+    return [MODEL_LABEL[k], groupDigits(v), ...(scientific ? [toScientific(v, 4)] : [])];
   });
   const head = `${groupDigits(r.machines)} machines x ${groupDigits(r.ipsPerMachine)} IP(s) x ${groupDigits(r.ports)} ports = ${groupDigits(r.endpoints)} endpoints (N)`;
   const headers = ['model', 'connections', ...(scientific ? ['approx'] : [])];
-  const width = Math.max(...MODEL_ORDER.map((k) => (LABELS[k] ?? k).length));
+  const width = Math.max(...MODEL_ORDER.map((k) => MODEL_LABEL[k].length));
   const derivations = MODEL_ORDER.map(
-    (k) => `  ${(LABELS[k] ?? k).padEnd(width)}  ${MODEL_DERIVATION[k]}`,
+    (k) => `  ${MODEL_LABEL[k].padEnd(width)}  ${MODEL_DERIVATION[k]}`,
   );
   const align: ('left' | 'right')[] = ['left', 'right', ...(scientific ? ['right' as const] : [])];
   const pd = r.perDestination;

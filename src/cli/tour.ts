@@ -4,15 +4,17 @@
  * stderr while it runs, on a terminal), and writes the report page.
  *
  * Adding a part: name it in PARTS, run it in `run` unless skipped, put its result on `results`
- * under the ReportInput key the page reads (src/report/types.ts), and print its summary.
+ * (a TourResult, src/tour.ts; the report reads it by its kind), and print its summary.
  */
 import { UsageError } from '../errors.js';
 import { runExperiments } from '../experiments/index.js';
 import { limits } from '../limits/index.js';
-import { prove } from '../proof/index.js';
-import { describeMachine, type ReportInput } from '../report/index.js';
+import { type ProveResult, prove } from '../proof/index.js';
+import { describeMachine, toReportInput } from '../report/index.js';
+import { tag } from '../result.js';
 import { runMax } from '../scale/coordinator.js';
 import { internetTheory, theory } from '../theory/index.js';
+import type { TourResult } from '../tour.js';
 import { defineCommand } from './_command.js';
 import { groupDigits, printJson, wrap } from './_output.js';
 import { writeReportFile } from './_report.js';
@@ -86,7 +88,7 @@ proof was not exact, a held connection was dead, or sockets were left behind).`,
     const out = values.out;
     if (out.trim() === '') throw new UsageError('--out needs a file name', 'out');
     signal.throwIfAborted();
-    const results: ReportInput = { machine: describeMachine() };
+    const results: TourResult = { ...tag('tour'), machine: describeMachine() };
     const problems: string[] = [];
     const say = (text: string): void => {
       if (!values.json) io.stdout.write(text);
@@ -129,7 +131,7 @@ proof was not exact, a held connection was dead, or sockets were left behind).`,
 
     if (!skip.has('prove')) {
       heading('prove: every connection among n machines x m ports, built for real');
-      const proofs = [];
+      const proofs: ProveResult[] = [];
       for (const size of TOUR_PROOFS) {
         progress(`prove: ${size.machines} x ${size.ports}...`);
         const r = await prove({ ...size, hosts: 'loopback', listConnections: true, signal });
@@ -175,7 +177,7 @@ proof was not exact, a held connection was dead, or sockets were left behind).`,
       if (!r.sockstat.clean) problems.push('max: sockets were left behind');
     }
 
-    const path = writeReportFile('--out', out, results);
+    const path = writeReportFile('--out', out, toReportInput(results));
     if (values.json) {
       printJson(io, results);
       io.stderr.write(`report: ${path}\n`);

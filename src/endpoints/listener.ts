@@ -73,6 +73,18 @@ export function preview(data: Buffer, max = 60): string {
   return data.length > max ? `${clean}...` : clean;
 }
 
+/**
+ * Text a peer sent, safe to print on a terminal: control characters (C0, DEL, C1), which could
+ * clear the screen, set the window title or fake lines, are escaped (\n, \r, \t, \xHH).
+ */
+export function printable(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: escaping control characters is the point
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (ch) => {
+    const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+    return named[ch] ?? `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`;
+  });
+}
+
 export async function startListener(
   options: ListenerOptions,
   onEvent: (e: ListenerEvent) => void = () => {},

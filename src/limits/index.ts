@@ -3,20 +3,17 @@
  * a connection costs (unless told not to), and predicts every ceiling for a shape of traffic.
  */
 import { type ConnectionCost, measureConnectionCost } from './measure.js';
-import {
-  customShape,
-  type LimitsResult,
-  type Preset,
-  predictLimits,
-  presetShape,
-  type Shape,
-} from './predict.js';
+import { type LimitsResult, predictLimits } from './predict.js';
 import { readLimits } from './read.js';
+import { customShape, type Preset, presetShape, type Shape } from './shape.js';
 
 export * from './measure.js';
 export * from './predict.js';
 export * from './procfs.js';
 export * from './read.js';
+export * from './rules.js';
+export * from './shape.js';
+export * from './slope.js';
 
 export interface LimitsOptions {
   /** a preset shape; default 'many-ips' (what the machine as a whole can hold) */

@@ -193,6 +193,28 @@ export function parseFileNr(text: string): FileNr | undefined {
   return { allocated: BigInt(m[1]!), free: BigInt(m[2]!), max: BigInt(m[3]!) };
 }
 
+export const FILE_NR_PATH = '/proc/sys/fs/file-nr';
+
+/** Reads fs.file-nr now; undefined when it cannot be read or parsed. */
+export function readFileNr(path = FILE_NR_PATH): FileNr | undefined {
+  const text = readProcText(path);
+  return text === undefined ? undefined : parseFileNr(text);
+}
+
+export interface ProcessSize {
+  rssBytes: number;
+  /** proportional set size: shared pages (the node binary) divided among their users */
+  pssBytes: number;
+}
+
+/** Parses Rss and Pss from /proc/PID/smaps_rollup; undefined when either is missing. */
+export function parseSmapsRollup(text: string): ProcessSize | undefined {
+  const rss = /^Rss:\s+(\d+) kB/m.exec(text);
+  const pss = /^Pss:\s+(\d+) kB/m.exec(text);
+  if (!rss || !pss) return undefined;
+  return { rssBytes: Number(rss[1]) * 1024, pssBytes: Number(pss[1]) * 1024 };
+}
+
 export interface TcpSocketLine {
   localPort: number;
   remotePort: number;

@@ -3,8 +3,10 @@
  * sockets in use now. Every figure says where it came from; a figure that cannot be read is
  * "unknown" with the reason, never a guess.
  */
+
 import { accessSync, closeSync, constants, openSync, readFileSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { readOwnCgroupMemory } from './cgroup.js';
 import {
   CAP_SYS_ADMIN,
   CAP_SYS_RESOURCE,
@@ -109,8 +111,11 @@ export interface LimitsReading {
   cgroupMemory: Reading<CgroupMemory>;
   cores: number;
   sockstat: Reading<Sockstat>;
-  /** whether this process could change sysctls (root, /proc/sys mounted read-write) */
-  sysctlWritable: boolean;
+  /**
+   * for each /proc/sys file read above (by path), whether this process may write it now:
+   * sysctlWritable(path)
+   */
+  writableSysctls: Record<string, boolean>;
 }
 
 export interface ReadOptions {
@@ -171,8 +176,15 @@ export function pageSize(root = ''): number {
   }
 }
 
-/** Whether this process could write a /proc/sys file (root, and /proc/sys mounted read-write). */
-export function canWrite(path: string): boolean {
+/**
+ * Whether this process may write the sysctl at `path` (a /proc/sys file) now. access(2) asks
+ * the kernel, which answers for this sysctl and this process: the file's own mode (read-only
+ * sysctls such as fs.file-nr are 0444, refused even to root), the namespace that owns it
+ * (net.* sysctls belong to the network namespace, writable by root of the user namespace that
+ * owns it, as in a container; fs.* only by root of the initial one), and a /proc/sys mounted
+ * read-only. False when the file does not exist.
+ */
+export function sysctlWritable(path: string): boolean {
   try {
     accessSync(path, constants.W_OK);
     return true;
@@ -197,31 +209,18 @@ export function readMemory(root = ''): Reading<MemoryInfo> {
   });
 }
 
+/**
+ * The memory cgroup of this process (v1 or v2; its own and its ancestors', never the top-level
+ * files, which are the root cgroup's and unlimited): see cgroup.ts.
+ */
 function readCgroupMemory(root: string): Reading<CgroupMemory> {
-  const v2 = `${root}/sys/fs/cgroup/memory.max`;
-  const t2 = readText(v2);
-  if ('text' in t2) {
-    const usage = readText(`${root}/sys/fs/cgroup/memory.current`);
-    const limit = t2.text.trim();
-    return {
-      value: {
-        limitBytes: limit === 'max' ? 'unlimited' : Number(limit),
-        usageBytes: 'text' in usage ? (integer(usage.text) ?? 0) : 0,
-      },
-      source: v2,
-    };
-  }
-  const v1 = `${root}/sys/fs/cgroup/memory/memory.limit_in_bytes`;
-  return reading(v1, (t) => {
-    const limit = integer(t);
-    if (limit === undefined) return undefined;
-    const usage = readText(`${root}/sys/fs/cgroup/memory/memory.usage_in_bytes`);
-    return {
-      // cgroup v1 reports "no limit" as a page-aligned 2^63 - 1
-      limitBytes: limit >= 2 ** 62 ? 'unlimited' : limit,
-      usageBytes: 'text' in usage ? (integer(usage.text) ?? 0) : 0,
-    };
-  });
+  const own = readOwnCgroupMemory(root);
+  const source = `${root}/proc/self/cgroup`;
+  if (!own) return { value: 'unknown', reason: `${source}: no memory cgroup found`, source };
+  return {
+    value: { limitBytes: own.limitBytes, usageBytes: own.usageBytes },
+    source: own.dir,
+  };
 }
 
 /** Reads every limit `fourtuple limits` reports. Never throws: unreadable figures are unknown. */
@@ -260,7 +259,7 @@ export function readLimits(options: ReadOptions = {}): LimitsReading {
   const initialUserNamespace =
     'text' in uidMap && /^\s*0\s+0\s+4294967295\s*$/.test(uidMap.text.trim());
 
-  return {
+  const found: Omit<LimitsReading, 'writableSysctls'> = {
     pid: process.pid,
     nofile: rlimit('Max open files'),
     nproc: rlimit('Max processes'),
@@ -298,6 +297,18 @@ export function readLimits(options: ReadOptions = {}): LimitsReading {
     cgroupMemory: readCgroupMemory(root),
     cores: availableParallelism(),
     sockstat: readSockstat(root),
-    sysctlWritable: canWrite(sys('net/core/somaxconn')),
   };
+  return { ...found, writableSysctls: writableSysctls(found, sys('')) };
+}
+
+/** sysctlWritable for every reading whose source is under `prefix` (/proc/sys/), by path. */
+function writableSysctls(readings: object, prefix: string): Record<string, boolean> {
+  const out: Record<string, boolean> = {};
+  for (const r of Object.values(readings)) {
+    const source = (r as { source?: unknown }).source;
+    if (typeof source === 'string' && source.startsWith(prefix)) {
+      out[source] = sysctlWritable(source);
+    }
+  }
+  return out;
 }

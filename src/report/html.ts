@@ -64,26 +64,6 @@ export function groupedHtml(v: Count | null | undefined): string {
   return esc(grouped(v)).replaceAll(',', ',<wbr>');
 }
 
-/** A structured value (prediction, topology, option set) in one readable line. */
-export function describe(value: unknown): string {
-  if (value === undefined || value === null) return '';
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') {
-    return String(value);
-  }
-  if (Array.isArray(value)) return value.map(describe).join('; ');
-  if (typeof value === 'object') {
-    const o = value as Record<string, unknown>;
-    for (const k of ['summary', 'text', 'description']) {
-      if (typeof o[k] === 'string') return o[k] as string;
-    }
-    return Object.entries(o)
-      .map(([k, v]) => `${k}: ${describe(v)}`)
-      .join(', ');
-  }
-  return String(value);
-}
-
 /** JSON for a <script type="application/json"> block: BigInt as strings, no "</" inside. */
 export function inlineJson(value: unknown): string {
   return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))

@@ -1,7 +1,7 @@
 /** The report: results (as the library returns them or as saved JSON) to a self-contained page. */
 export { GRAPH_MAX_ENDPOINTS } from './graph.js';
-export { resultKind, toReportInput } from './input.js';
+export { ResultError, readResult, toReportInput } from './input.js';
 export { describeMachine } from './machine.js';
-export { experimentList, proofList, renderReport, theoryList } from './render.js';
+export { proofList, renderReport, theoryList } from './render.js';
 export type * from './types.js';
 export { writeReport } from './write.js';

@@ -1,75 +1,89 @@
 /**
- * Reads a saved result (a command's `--json` output) as report input: either a combined object
- * with several parts (the tour's) or one command's result, recognised by its fields.
+ * Reads a saved result (a command's `--json` output) as report input. A result says what it is:
+ * its `kind` picks the part of the page and its `version` says whether this build can read it.
+ * Nothing is guessed from which fields a value has.
  */
-import { RESULT_KINDS } from '../result.js';
-import type { ReportInput } from './types.js';
+import { type FourtupleCode, UsageError } from '../errors.js';
+import { RESULT_KINDS, RESULT_VERSION, type ResultKind } from '../result.js';
+import type { AnyResult, ReportInput, ResultByKind, Saved } from './types.js';
 
-type Obj = Record<string, unknown>;
+type ResultCode = Extract<FourtupleCode, 'FOURTUPLE_RESULT_UNKNOWN' | 'FOURTUPLE_RESULT_VERSION'>;
 
-function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+/** A value the report cannot read: bad input (the CLI exits 2), with its own code. */
+export class ResultError extends UsageError {
+  override name = 'ResultError';
+  override readonly code: ResultCode;
+  constructor(code: ResultCode, message: string) {
+    super(message);
+    this.code = code;
+  }
 }
 
-/** Which command produced a single result, judged by the fields it has. */
-export type InputKind = 'combined' | 'theory' | 'demo' | 'prove' | 'limits' | 'max';
-
-export function resultKind(value: unknown): InputKind | undefined {
-  if (!isObj(value)) return undefined;
-  if (value.kind === 'tour') return 'combined';
-  if (typeof value.kind === 'string' && (RESULT_KINDS as readonly string[]).includes(value.kind)) {
-    return value.kind as InputKind;
-  }
-  if (Array.isArray(value.limits)) return 'limits';
-  if (isObj(value.models) && 'endpoints' in value && 'machines' in value) return 'theory';
-  if ('established' in value && 'machines' in value && 'ports' in value) return 'prove';
-  if ('established' in value && ('series' in value || 'stop' in value || 'rate' in value)) {
-    return 'max';
-  }
-  if (Array.isArray(value.experiments) && Object.keys(value).length === 1) return 'demo';
-  const parts = ['theory', 'experiments', 'proof', 'limits', 'max', 'machine'];
-  if (parts.some((k) => k in value && (isObj(value[k]) || Array.isArray(value[k])))) {
-    return 'combined';
-  }
-  return undefined;
+function isKind(v: unknown): v is ResultKind {
+  return typeof v === 'string' && (RESULT_KINDS as readonly string[]).includes(v);
 }
 
 /**
- * The report input for a parsed results file, or undefined when it is not a fourtuple result.
- * A single command's result becomes the matching part; a combined object is taken as it is.
+ * The parsed JSON as a result of its kind. Refuses (ResultError) a value with no known `kind`
+ * (FOURTUPLE_RESULT_UNKNOWN) and one written by a newer fourtuple (FOURTUPLE_RESULT_VERSION).
+ * `name` says what was read, for the message ("results.json").
  */
-export function toReportInput(value: unknown): ReportInput | undefined {
-  const kind = resultKind(value);
-  if (kind === undefined || !isObj(value)) return undefined;
-  // a limits result has its own `machine` (the machine-wide estimate): only a description counts
-  const m = value.machine;
-  const machine =
-    isObj(m) && ('kernel' in m || 'node' in m || 'cores' in m)
-      ? { machine: m as ReportInput['machine'] }
-      : {};
-  switch (kind) {
+export function readResult(value: unknown, name = 'the result'): Saved<ResultByKind[ResultKind]> {
+  const expected = `expected the --json output of ${RESULT_KINDS.join(', ')}`;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ResultError(
+      'FOURTUPLE_RESULT_UNKNOWN',
+      `${name} is not a fourtuple result (${expected})`,
+    );
+  }
+  const { kind, version } = value as { kind?: unknown; version?: unknown };
+  if (!isKind(kind)) {
+    const got = kind === undefined ? 'no kind' : `kind ${JSON.stringify(kind)}`;
+    throw new ResultError(
+      'FOURTUPLE_RESULT_UNKNOWN',
+      `${name} is not a fourtuple result (${got}; ${expected})`,
+    );
+  }
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
+    throw new ResultError(
+      'FOURTUPLE_RESULT_UNKNOWN',
+      `${name} is a ${kind} result without a valid version (got ${JSON.stringify(version) ?? 'none'})`,
+    );
+  }
+  if (version > RESULT_VERSION) {
+    throw new ResultError(
+      'FOURTUPLE_RESULT_VERSION',
+      `${name} was written by a newer fourtuple (version ${version}; this one reads up to ${RESULT_VERSION})`,
+    );
+  }
+  // The tag is checked; the fields are the library's own shape at this version (JSON.parse of
+  // what printJson wrote), so the value is read as that shape.
+  return value as Saved<ResultByKind[typeof kind]>;
+}
+
+/** The page's parts for one result, by its kind. */
+export function toReportInput(result: AnyResult): ReportInput {
+  switch (result.kind) {
     case 'theory':
-      return { theory: value as unknown as NonNullable<ReportInput['theory']>, ...machine };
+      return { theory: result };
     case 'demo':
-      return { experiments: value as unknown as NonNullable<ReportInput['experiments']> };
+      return { experiments: result };
     case 'prove':
-      return { proof: value as unknown as NonNullable<ReportInput['proof']>, ...machine };
+      return { proof: result };
     case 'limits':
-      return { limits: value as unknown as NonNullable<ReportInput['limits']>, ...machine };
+      return { limits: result };
     case 'max':
+      return { max: result };
+    case 'tour': {
+      const { theory, experiments, proof, limits, max, machine } = result;
       return {
-        max: value as unknown as NonNullable<ReportInput['max']>,
-        ...(isObj(value.limits) && Array.isArray(value.limits.limits)
-          ? { limits: value.limits as unknown as NonNullable<ReportInput['limits']> }
-          : {}),
-        ...machine,
+        machine,
+        ...(theory ? { theory: [theory.seed, theory.ipv4] } : {}),
+        ...(experiments ? { experiments } : {}),
+        ...(proof ? { proof } : {}),
+        ...(limits ? { limits } : {}),
+        ...(max ? { max } : {}),
       };
-    case 'combined': {
-      const out: Obj = { ...machine };
-      for (const k of ['theory', 'experiments', 'proof', 'limits', 'max', 'title']) {
-        if (value[k] !== undefined && value[k] !== null) out[k] = value[k];
-      }
-      return out as ReportInput;
     }
   }
 }

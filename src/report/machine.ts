@@ -1,7 +1,24 @@
 /** A description of this machine for the report: kernel, cores, memory, versions, date. */
 import { readFileSync } from 'node:fs';
 import { arch, availableParallelism, freemem, platform, release, totalmem } from 'node:os';
-import type { MachineInfo } from './types.js';
+
+/** The machine results came from. */
+export interface MachineInfo {
+  kernel?: string;
+  cores?: number;
+  /** MemTotal, bytes */
+  memoryBytes?: number;
+  /** MemAvailable when the results were taken, bytes */
+  memoryAvailableBytes?: number;
+  node?: string;
+  fourtuple?: string;
+  /** ISO 8601 */
+  date?: string;
+  platform?: string;
+  arch?: string;
+  /** true when this describes the machine that rendered the page, not the one that ran */
+  renderedHere?: boolean;
+}
 
 function fourtupleVersion(): string | undefined {
   try {

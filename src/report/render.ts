@@ -9,27 +9,14 @@ import { dirname, join } from 'node:path';
 import { MODEL_ORDER } from '../theory/index.js';
 import { type ChartSpec, CLIENT_SCRIPT } from './charts.js';
 import { esc, grouped, inlineJson } from './html.js';
-import {
-  experimentsSection,
-  formatDate,
-  machineSection,
-  practiceSection,
-  proofSection,
-  resetChartIds,
-  type Section,
-  stopWords,
-  theorySection,
-} from './sections.js';
+import { card, resetChartIds, type Section } from './sections/common.js';
+import { experimentsSection } from './sections/experiments.js';
+import { formatDate, machineSection } from './sections/machine.js';
+import { practiceSection, stopWords } from './sections/max.js';
+import { proofSection } from './sections/proof.js';
+import { theorySection } from './sections/theory.js';
 import { STYLE } from './style.js';
-import type {
-  ExperimentRecord,
-  ExperimentsPart,
-  ProofInput,
-  ProofPart,
-  ReportInput,
-  TheoryInput,
-  TheoryPart,
-} from './types.js';
+import type { ProofInput, ReportInput, TheoryInput } from './types.js';
 
 interface ChartLibrary {
   code: string;
@@ -54,33 +41,14 @@ export function chartLibrarySource(): ChartLibrary {
   return chartLibrary;
 }
 
-function isTheory(v: unknown): v is TheoryInput {
-  return typeof v === 'object' && v !== null && 'models' in v && 'endpoints' in v;
-}
-
-/** A theory part as a list of results. */
-export function theoryList(part: TheoryPart | undefined): TheoryInput[] {
+/** A part that is one result or several, as a list. */
+function list<T extends object>(part: T | readonly T[] | undefined): readonly T[] {
   if (part === undefined) return [];
-  if (Array.isArray(part)) return [...(part as readonly TheoryInput[])];
-  if (isTheory(part)) return [part];
-  return Object.values(part as Record<string, unknown>).filter(isTheory);
+  return Array.isArray(part) ? part : [part as T];
 }
 
-/** An experiments part as a list of records. */
-export function experimentList(part: ExperimentsPart | undefined): ExperimentRecord[] {
-  if (part === undefined) return [];
-  if (Array.isArray(part)) return [...(part as readonly ExperimentRecord[])];
-  return [...((part as { experiments?: readonly ExperimentRecord[] }).experiments ?? [])];
-}
-
-export function proofList(part: ProofPart | undefined): ProofInput[] {
-  if (part === undefined) return [];
-  return Array.isArray(part) ? [...(part as readonly ProofInput[])] : [part as ProofInput];
-}
-
-function card(k: string, v: string, s: string): string {
-  return `<div class="card"><div class="k">${esc(k)}</div><div class="v">${esc(v)}</div><div class="s">${esc(s)}</div></div>`;
-}
+export const theoryList = (part: ReportInput['theory']): readonly TheoryInput[] => list(part);
+export const proofList = (part: ReportInput['proof']): readonly ProofInput[] => list(part);
 
 /** The figures a reader wants first, one card per part present. */
 function glance(results: ReportInput): string {
@@ -96,11 +64,10 @@ function glance(results: ReportInput): string {
       ),
     );
   }
-  const exps = experimentList(results.experiments);
-  if (exps.length) {
-    const judged = exps.filter((e) => e.matches !== undefined).length;
-    const ok = exps.filter((e) => e.matches === true).length;
-    cards.push(card('experiments', `${ok} / ${judged || exps.length}`, 'did what was predicted'));
+  const demo = results.experiments;
+  if (demo) {
+    const { matched, experiments } = demo.summary;
+    cards.push(card('experiments', `${matched} / ${experiments}`, 'did what was predicted'));
   }
   const proofs = proofList(results.proof);
   if (proofs[0]) {
@@ -114,48 +81,40 @@ function glance(results: ReportInput): string {
     );
   }
   if (results.max) {
-    const stop = results.max.stoppedBy;
+    const { established, stoppedBy } = results.max;
     cards.push(
-      card(
-        'held on this machine',
-        grouped(results.max.established),
-        stop === undefined ? 'peak concurrent' : `stopped by ${stopWords(stop)}`,
-      ),
+      card('held on this machine', grouped(established), `stopped by ${stopWords(stoppedBy)}`),
     );
   } else if (results.limits) {
-    const l = results.limits;
-    const est = l.machine?.estimate ?? l.estimate;
-    const wall = l.machine?.binding ?? l.binding;
-    if (est !== undefined) {
-      cards.push(
-        card(
-          'this machine could hold',
-          grouped(est),
-          wall ? `connections; the wall: ${wall}` : 'connections (estimate)',
-        ),
-      );
-    }
+    const { estimate, binding } = results.limits.machine;
+    cards.push(
+      card('this machine could hold', grouped(estimate), `connections; the wall: ${binding}`),
+    );
   }
   return cards.length ? `<div class="cards">${cards.join('')}</div>` : '';
 }
 
-/** Renders results to one self-contained HTML document. Pure apart from reading Chart.js. */
-export function renderReport(results: ReportInput): string {
-  resetChartIds();
+/** The sections for the parts present, in the page's order. */
+function sectionsOf(results: ReportInput): Section[] {
   const sections: Section[] = [];
   const theory = theoryList(results.theory);
   if (theory.length) sections.push(theorySection(theory));
-  const experiments = experimentList(results.experiments);
-  if (experiments.length) sections.push(experimentsSection(experiments));
+  if (results.experiments) sections.push(experimentsSection(results.experiments));
   const proofs = proofList(results.proof);
   if (proofs.length) sections.push(proofSection(proofs));
   if (results.max) sections.push(practiceSection(results.max, results.limits));
   if (results.machine || results.limits) {
     sections.push(machineSection(results.machine, results.limits));
   }
+  return sections;
+}
+
+/** Renders results to one self-contained HTML document. Pure apart from reading Chart.js. */
+export function renderReport(results: ReportInput): string {
+  resetChartIds();
+  const sections = sectionsOf(results);
   const charts: ChartSpec[] = sections.flatMap((s) => s.charts);
   const lib = charts.length ? chartLibrarySource() : undefined;
-  const title = results.title ?? 'fourtuple report';
   const m = results.machine;
   const sub = [
     m?.date ? `Results from ${formatDate(m.date)}` : '',
@@ -174,7 +133,7 @@ export function renderReport(results: ReportInput): string {
   const empty = sections.length
     ? ''
     : '<section class="part"><h2>No results</h2><p>This results object has no part the report can show.</p></section>';
-  const modelsShown = theory.length ? MODEL_ORDER.length : 0;
+  const modelsShown = results.theory ? MODEL_ORDER.length : 0;
   const scripts = lib
     ? `<script type="application/json" id="fourtuple-charts">${inlineJson(charts)}</script>\n` +
       `<script>/* Chart.js ${esc(lib.version)}, MIT License */\n${lib.code}</script>\n` +
@@ -188,7 +147,7 @@ export function renderReport(results: ReportInput): string {
 <meta name="color-scheme" content="light dark">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'">
 <meta name="generator" content="fourtuple${m?.fourtuple ? ` ${esc(m.fourtuple)}` : ''}">
-<title>${esc(title)}</title>
+<title>fourtuple report</title>
 <style>${STYLE}</style>
 </head>
 <body data-charts="${charts.length}" data-models="${modelsShown}">

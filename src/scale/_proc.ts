@@ -1,6 +1,12 @@
 /** Small /proc readers the coordinator samples every second: memory, sockets, process sizes. */
 import { readFileSync } from 'node:fs';
-import { parseMeminfo, parseSockstat, type Sockstat } from '../limits/procfs.js';
+import {
+  parseMeminfo,
+  parseSmapsRollup,
+  parseSockstat,
+  readFileNr as readFileNrExact,
+  type Sockstat,
+} from '../limits/procfs.js';
 
 export interface MemSample {
   availableBytes: number;
@@ -32,10 +38,12 @@ export interface ProcSize {
 /** RSS and PSS of one process from /proc/PID/smaps_rollup (zeros when it is gone). */
 export function readProcSize(pid: number): ProcSize {
   try {
-    const t = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-    const rss = /^Rss:\s+(\d+) kB/m.exec(t);
-    const pss = /^Pss:\s+(\d+) kB/m.exec(t);
-    return { rssBytes: Number(rss?.[1] ?? 0) * 1024, pssBytes: Number(pss?.[1] ?? 0) * 1024 };
+    return (
+      parseSmapsRollup(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8')) ?? {
+        rssBytes: 0,
+        pssBytes: 0,
+      }
+    );
   } catch {
     return { rssBytes: 0, pssBytes: 0 };
   }
@@ -43,10 +51,6 @@ export function readProcSize(pid: number): ProcSize {
 
 /** fs.file-max and fs.file-nr (allocated) */
 export function readFileNr(): { allocated: number; max: number } {
-  try {
-    const [a, , m] = readFileSync('/proc/sys/fs/file-nr', 'utf8').trim().split(/\s+/).map(Number);
-    return { allocated: a ?? 0, max: m ?? 0 };
-  } catch {
-    return { allocated: 0, max: 0 };
-  }
+  const f = readFileNrExact();
+  return { allocated: Number(f?.allocated ?? 0n), max: Number(f?.max ?? 0n) };
 }

@@ -26,10 +26,13 @@ export type ErrnoName =
   | 'ENOMEM'
   | 'EACCES'
   | 'EFAULT'
+  | 'ENOTDIR'
+  | 'EISDIR'
   | 'EINVAL'
   | 'ENFILE'
   | 'EMFILE'
   | 'ENOSPC'
+  | 'EROFS'
   | 'EPIPE'
   | 'ENOTSOCK'
   | 'ENOPROTOOPT'
@@ -63,12 +66,15 @@ export const ERRNO_MEANING: Readonly<Record<ErrnoName, string>> = {
   ENOMEM: 'the kernel could not allocate memory for this socket',
   EACCES: 'permission denied (a port below 1024 without privilege, or a policy refused it)',
   EFAULT: 'a bad address was passed to the kernel',
+  ENOTDIR: 'a component of the path is not a directory',
+  EISDIR: 'the path is a directory',
   EINVAL:
     'invalid argument (for example bind() on a socket that is already bound, or listen() on a connected one)',
   ENFILE: 'the system-wide limit on open files is reached (fs.file-max)',
   EMFILE:
     'this process has as many open descriptors as its limit allows (ulimit -n, RLIMIT_NOFILE)',
   ENOSPC: 'no space left (a kernel table is full)',
+  EROFS: 'the file system is read-only',
   EPIPE: 'the peer has closed the connection; writing to it is no longer possible',
   ENOTSOCK: 'the descriptor is not a socket',
   ENOPROTOOPT: 'this socket option is not known at that level on this kernel',
@@ -87,11 +93,35 @@ export const ERRNO_MEANING: Readonly<Record<ErrnoName, string>> = {
   EISCONN: 'the socket is already connected',
   ENOTCONN: 'the socket is not connected',
   ETIMEDOUT: 'the peer did not answer in time (the SYN or data was never acknowledged)',
+  // Only a closed port answers a SYN with an RST. On Linux a listener whose accept queue is full
+  // drops the SYN (ListenOverflows in nstat) and the client retransmits, so a full queue shows
+  // as a slow connect or ETIMEDOUT, never as ECONNREFUSED.
   ECONNREFUSED: 'nothing is listening on that address and port (the peer answered with an RST)',
   EHOSTUNREACH: 'no route to that host',
   EALREADY: 'a connect is already in progress on this socket',
   EINPROGRESS: 'the non-blocking connect has started and will finish later',
 };
+
+/**
+ * What an errno means when it stops a `max` run's ramp (src/scale/engine.ts counts these as
+ * walls): the limit the run met, in the run's terms. Other errnos have only ERRNO_MEANING.
+ */
+export const WALL_MEANING: Readonly<Partial<Record<ErrnoName, string>>> = {
+  EMFILE:
+    'a worker process holds as many descriptors as RLIMIT_NOFILE allows (more workers would hold more)',
+  ENFILE: 'the system holds as many open files as fs.file-max allows',
+  ENOBUFS: 'the kernel ran out of socket buffer space (net.ipv4.tcp_mem or memory)',
+  ENOMEM: 'the kernel could not allocate memory for another socket',
+  EADDRNOTAVAIL:
+    'every ephemeral port from the source IP to the destination ip:port is in use (net.ipv4.ip_local_port_range)',
+  ECONNREFUSED:
+    'nothing listens at the destination any more (a full accept queue drops SYNs on Linux; it does not refuse them)',
+};
+
+/** What an errno means as the wall of a `max` run, or its plain meaning when it is not one. */
+export function wallMeaning(errno: string): string {
+  return (WALL_MEANING as Record<string, string>)[errno.toUpperCase()] ?? errnoMeaning(errno);
+}
 
 /** The errno name for a number (e.g. 98 -> EADDRINUSE on Linux), or `E<number>` when unknown. */
 export function errnoName(errno: number): ErrnoCode {

@@ -47,6 +47,17 @@ export const MODEL_ORDER: readonly ModelName[] = [
   'orderedTuples',
 ];
 
+/** Each model's short name, as the CLI's tables and the report page show it. */
+export const MODEL_LABEL: Readonly<Record<ModelName, string>> = {
+  socketAnalogy: 'socket analogy',
+  serverStar: 'one server',
+  serverBest: 'best with servers',
+  betweenMachines: 'between machines',
+  exactWithoutSelf: 'exact, no self',
+  exact: 'exact',
+  orderedTuples: 'popular 4-tuple',
+};
+
 /** One line per model: how the count is derived, in words a reader can check. */
 export const MODEL_DERIVATION: Readonly<Record<ModelName, string>> = {
   socketAnalogy: 'floor(N/2): each port is a plug that takes one cable, so endpoints pair off',

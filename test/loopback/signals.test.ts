@@ -1,5 +1,6 @@
 /**
- * SIGINT and SIGTERM in the middle of `fourtuple prove`, `fourtuple demo` and the tour, each
+ * SIGINT and SIGTERM in the middle of `fourtuple prove` and `fourtuple demo` (the tour's own
+ * are in test/heavy/signals-tour.test.ts), each
  * run as the built CLI: it exits 130 (SIGINT) or 143 (SIGTERM) within 5 s (the product's
  * promise), says "interrupted" (so the abort path ran, not a normal end), and leaves nothing
  * behind: no process it started (recorded while it ran, checked by pid and start time), no
@@ -15,54 +16,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { listLabs } from '../../src/hosts/index.js';
-import { type Child, killAll, spawnCli } from '../helpers/child.js';
+import { killAll, spawnCli } from '../helpers/child.js';
 import { freePortBlock } from '../helpers/ports.js';
-import {
-  fdCount,
-  freeze,
-  listeningPorts,
-  type Proc,
-  sleep,
-  socketsGone,
-  sockstat,
-  sockstatBack,
-  stillRunning,
-  thawWith,
-  until,
-  watchDescendants,
-} from '../helpers/procs.js';
-
-const SIGNALS = [
-  ['SIGINT', 130],
-  ['SIGTERM', 143],
-] as const;
+import { fdCount, freeze, sockstat, thawWith, until, watchDescendants } from '../helpers/procs.js';
+import { expectNothingLeft, interrupt, SIGNALS } from '../helpers/signals.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fourtuple-signals-'));
 afterEach(killAll);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Sends `sig` to `child` and waits for it to exit: the code and how long it took. */
-async function interrupt(child: Child, sig: NodeJS.Signals) {
-  const t0 = Date.now();
-  child.proc.kill(sig);
-  const r = await child.exited;
-  return { ...r, ms: Date.now() - t0 };
-}
-
-/** The checks every interrupted run must pass. */
-async function expectNothingLeft(
-  child: Child,
-  seen: Proc[],
-  opts: { ports?: [number, number][]; before: ReturnType<typeof sockstat> },
-) {
-  expect(stillRunning(seen), 'processes it started').toEqual([]);
-  if (opts.ports) expect(await socketsGone(opts.ports), 'sockets on its ports').toEqual([]);
-  const after = await sockstatBack(opts.before);
-  expect(after.tcpInuse).toBeLessThanOrEqual(opts.before.tcpInuse + 50);
-  expect(after.tcpTimeWait).toBeLessThanOrEqual(opts.before.tcpTimeWait + 50);
-  expect((await listLabs()).filter((l) => l.ownerPid === child.pid)).toEqual([]);
-}
 
 describe('signals on loopback', () => {
   it.each(SIGNALS)(
@@ -138,58 +99,4 @@ describe('signals on loopback', () => {
       }
     },
   );
-
-  it('the tour (no command), SIGINT a second into it: exits 130 within 5 s, nothing left', async () => {
-    const before = sockstat();
-    const out = join(dir, 'tour-sigint.html');
-    const child = spawnCli(['--out', out]);
-    const watch = watchDescendants(child.pid);
-    // The first line means the signal handlers are in place; the tour then runs for well over
-    // ten seconds (demo, proofs, limits with its measurement, a 100,000-connection max).
-    await child.waitFor((l) => l.startsWith('== '), 15_000);
-    await sleep(1000);
-    expect(child.proc.exitCode).toBe(null);
-    const r = await interrupt(child, 'SIGINT');
-    const seen = watch.stop();
-    console.log(
-      `tour SIGINT: exited ${r.code} in ${r.ms} ms after ${child.lines.filter((l) => l.startsWith('== ')).length} headings, ${seen.length} processes seen`,
-    );
-    expect(r.ms).toBeLessThan(5000);
-    expect(r.code).toBe(130);
-    expect(child.stderr()).toBe('fourtuple tour: interrupted\n');
-    expect(child.lines.some((l) => l.startsWith('report: '))).toBe(false);
-    await expectNothingLeft(child, seen, { before });
-  });
-
-  it('tour with only max, SIGTERM while its workers ramp: exits 143 within 5 s, no worker or socket left', async () => {
-    const before = sockstat();
-    const out = join(dir, 'tour-sigterm.html');
-    const t0 = Date.now();
-    const child = spawnCli(['tour', '--skip', 'demo,prove,limits', '--out', out]);
-    const watch = watchDescendants(child.pid);
-    const workers = (): Proc[] => [...watch.seen.values()].filter((p) => /worker\.js/.test(p.cmd));
-    // ramping: some worker holds 1,000 descriptors (of 100,000 connections' 200,000)
-    await until(
-      'a worker to hold 1,000 descriptors',
-      () => workers().some((w) => fdCount(w.pid) >= 1000),
-      { child, timeoutMs: 30_000, stepMs: 10 },
-    );
-    // every worker is set up (listening) before any of them ramps
-    const ports = listeningPorts(workers().map((w) => w.pid));
-    expect(ports).toHaveLength(workers().length);
-    const r = await interrupt(child, 'SIGTERM');
-    const seen = watch.stop();
-    console.log(
-      `tour max SIGTERM ${Date.now() - t0} ms after the start: exited ${r.code} in ${r.ms} ms, ${workers().length} workers, listening on ${ports.length} ports`,
-    );
-    expect(r.ms).toBeLessThan(5000);
-    expect(r.code).toBe(143);
-    expect(child.stderr()).toBe('fourtuple tour: interrupted\n');
-    expect(workers().length).toBeGreaterThan(0);
-    // every connection of a worker has its listener's port at one end
-    await expectNothingLeft(child, seen, {
-      ports: ports.map((p) => [p, p] as [number, number]),
-      before,
-    });
-  });
 });

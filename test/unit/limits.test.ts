@@ -2,12 +2,15 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { InvalidOptionError } from '../../src/errors.js';
 import {
   type ConnectionCost,
   customShape,
+  fitSlope,
   hasCapability,
   type Limit,
   type LimitsReading,
+  median,
   parseCapEff,
   parseFileNr,
   parseIntegers,
@@ -15,11 +18,16 @@ import {
   parseProcLimits,
   parseProcNetTcp,
   parseReservedPorts,
+  parseSmapsRollup,
   parseSockstat,
   predictLimits,
   presetShape,
+  REFERENCE_COST,
+  RULES,
   readLimits,
+  robustSlope,
   sortLimits,
+  stepSlopes,
 } from '../../src/limits/index.js';
 import { cli } from '../helpers/cli.js';
 
@@ -208,7 +216,7 @@ function reading(overrides: Partial<LimitsReading> = {}): LimitsReading {
       },
       source: src,
     },
-    sysctlWritable: false,
+    writableSysctls: {},
     ...overrides,
   };
 }
@@ -227,6 +235,8 @@ function cost(overrides: Partial<ConnectionCost> = {}): ConnectionCost {
       tcpMemPages: 0,
     },
     conntrackCount: null,
+    pssBytes: 0,
+    t: 0,
   };
   return {
     connections: 2000,
@@ -238,6 +248,16 @@ function cost(overrides: Partial<ConnectionCost> = {}): ConnectionCost {
     tcpMemPagesPerConnection: 0,
     conntrackEntriesPerConnection: 0,
     holderBaselineBytes: 50_000_000,
+    attempts: 1,
+    certainty: {
+      certain: true,
+      kernelStderrBytes: 80,
+      relativeError: 0.01,
+      idleSlabDriftBytes: 0,
+      stepSlabBytes: 2_000_000,
+      otherSockets: 0,
+      reasons: [],
+    },
     before: sample,
     during: sample,
     after: sample,
@@ -337,7 +357,10 @@ describe('predictLimits', () => {
       'net.ipv4.ip_local_reserved_ports=""',
     );
     expect(byName(r.limits, 'net.core.somaxconn').ceiling).toBe(4096n * 5n);
-    expect(() => customShape(0n, 1n)).toThrow(RangeError);
+    expect(() => customShape(0n, 1n)).toThrow(InvalidOptionError);
+    expect(() => customShape(1n, 0n)).toThrow(
+      expect.objectContaining({ option: 'destinations', expected: 'at least 1', got: '0' }),
+    );
   });
 
   it('conntrack binds only when the measurement saw loopback flows tracked', () => {
@@ -387,6 +410,99 @@ describe('predictLimits', () => {
         .map((l) => l.name)
         .slice(0, c.length),
     ).toEqual(c.map((l) => l.name));
+  });
+});
+
+describe('an uncertain measurement', () => {
+  const uncertain = cost({
+    kernelBytesPerConnection: 372_920,
+    tcpMemPagesPerConnection: 3,
+    certainty: {
+      certain: false,
+      kernelStderrBytes: 150_000,
+      relativeError: 0.4,
+      idleSlabDriftBytes: 9_000_000,
+      stepSlabBytes: 2_000_000,
+      otherSockets: 0,
+      reasons: ['the steps disagree (standard error 40%)'],
+    },
+  });
+
+  it('is not used: the prediction falls back to the reference figures and says why', () => {
+    const r = predictLimits(presetShape('many-ips'), { readings: reading(), measured: uncertain });
+    expect(r.perConnection).toMatchObject({
+      measured: false,
+      kernelBytes: REFERENCE_COST.kernelBytesPerConnection,
+      userBytes: REFERENCE_COST.userBytesPerConnection,
+      holderBaselineBytes: REFERENCE_COST.holderBaselineBytes,
+    });
+    expect(r.perConnection.fallback).toContain('the steps disagree');
+    expect(byName(r.limits, 'memory').note).toContain('not certain');
+    // its noisy tcp_mem pages do not make tcp_mem a wall either (issue 19)
+    expect(byName(r.limits, 'net.ipv4.tcp_mem').ceiling).toBeNull();
+    // the same walls as with no measurement at all
+    const none = predictLimits(presetShape('many-ips'), { readings: reading() });
+    expect(r.machine).toEqual(none.machine);
+    expect(r.measured).toBe(uncertain);
+  });
+});
+
+describe('the rules table', () => {
+  it('has one rule per limit, each evaluated into a limit of its own name', () => {
+    const names = RULES.map((rule) => rule.name);
+    expect(new Set(names).size).toBe(names.length);
+    const r = predictLimits(presetShape('many-ips'), { readings: reading(), measured: cost() });
+    expect(r.limits.map((l) => l.name).sort()).toEqual([...names].sort());
+  });
+
+  it('says a limit can be raised only when its own sysctl is writable', () => {
+    const writable = predictLimits(presetShape('many-ips'), {
+      readings: reading({
+        somaxconn: { value: 4096, source: '/proc/sys/net/core/somaxconn' },
+        writableSysctls: { '/proc/sys/net/core/somaxconn': true },
+      }),
+    });
+    expect(byName(writable.limits, 'net.core.somaxconn').raisable).toBe(true);
+    // the other sysctls, read from other paths, stay unraisable
+    expect(byName(writable.limits, 'fs.file-max').raisable).toBe(false);
+    expect(byName(writable.limits, 'net.ipv4.tcp_fin_timeout').raisable).toBe(false);
+  });
+});
+
+describe('slope arithmetic', () => {
+  it('fits a line and gives its standard error', () => {
+    const exact = fitSlope([0, 1, 2, 3], [10, 18, 26, 34]);
+    expect(exact.slope).toBe(8);
+    expect(exact.stderr).toBe(0);
+    const noisy = fitSlope([0, 1, 2, 3], [10, 19, 25, 34]);
+    expect(noisy.slope).toBeCloseTo(7.8, 5);
+    expect(noisy.stderr).toBeGreaterThan(0);
+    expect(fitSlope([1, 1], [2, 3]).slope).toBeNaN();
+    expect(stepSlopes([0, 2, 4], [0, 10, 30])).toEqual([5, 10]);
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 2, 3])).toBe(2.5);
+  });
+
+  it('takes the median step, so one step spoilt by another program does not move it', () => {
+    const xs = [0, 100, 200, 300, 400, 500, 600];
+    // steps of 8000, 8100, 7900, 8050, 7950, 8000 bytes per connection
+    const steady = [0, 800_000, 1_610_000, 2_400_000, 3_205_000, 4_000_000, 4_800_000];
+    // the same with a burst of 1.1 MB from another program during the fourth step
+    const spoilt = steady.map((y, i) => (i >= 4 ? y + 1_100_000 : y));
+    expect(robustSlope(xs, steady).slope).toBe(8000);
+    const robust = robustSlope(xs, spoilt);
+    expect(robust.slope).toBe(8000);
+    expect(robust.stderr / robust.slope).toBeLessThan(0.05);
+    // where a fitted line is pulled well off
+    expect(fitSlope(xs, spoilt).slope).toBeGreaterThan(8500);
+  });
+
+  it('parses smaps_rollup', () => {
+    expect(parseSmapsRollup('Rss:  2048 kB\nPss:  1024 kB\nShared_Clean: 5 kB\n')).toEqual({
+      rssBytes: 2048 * 1024,
+      pssBytes: 1024 * 1024,
+    });
+    expect(parseSmapsRollup('Rss: 1 kB\n')).toBeUndefined();
   });
 });
 

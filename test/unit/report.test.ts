@@ -1,40 +1,36 @@
+/**
+ * The report's pure side: the theory and the limits (read, not measured) rendered, what a page
+ * may reference, and how a saved result is read: by its kind and version, never by its fields.
+ * Results of the runs that touch the kernel are rendered by test/loopback/report-render.test.ts.
+ */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toJson } from '../../src/cli/_output.js';
-import type { LimitsResult } from '../../src/limits/index.js';
+import { limits } from '../../src/limits/index.js';
 import {
+  describeMachine,
   type ReportInput,
+  ResultError,
+  readResult,
   renderReport,
-  resultKind,
   toReportInput,
 } from '../../src/report/index.js';
+import { RESULT_VERSION } from '../../src/result.js';
 import { internetTheory, theory } from '../../src/theory/index.js';
-import {
-  FIXTURE_EXPERIMENTS,
-  FIXTURE_LIMITS,
-  FIXTURE_MACHINE,
-  FIXTURE_MAX,
-  FIXTURE_PROOFS,
-} from '../fixtures/report-render-sample.js';
-import { cli } from '../helpers/cli.js';
+import { cli, cliProcess } from '../helpers/cli.js';
 
 const RANGE = { low: 32768, high: 60999, size: 28232, source: 'test' };
 
-function full(): ReportInput {
-  return {
-    theory: {
-      seed: theory({ machines: 2n, ports: 3n, portRange: RANGE }),
-      ipv4: internetTheory('ipv4', RANGE),
-    },
-    experiments: { experiments: FIXTURE_EXPERIMENTS },
-    proof: FIXTURE_PROOFS,
-    limits: FIXTURE_LIMITS,
-    max: FIXTURE_MAX,
-    machine: FIXTURE_MACHINE,
+let input: ReportInput;
+beforeAll(async () => {
+  input = {
+    theory: [theory({ machines: 2n, ports: 3n, portRange: RANGE }), internetTheory('ipv4', RANGE)],
+    limits: await limits({ measure: false }),
+    machine: describeMachine(new Date('2026-01-01T12:00:00Z')),
   };
-}
+});
 
 /** Every src= / href= attribute value in the page. */
 function references(html: string): string[] {
@@ -44,32 +40,30 @@ function references(html: string): string[] {
 }
 
 describe('renderReport', () => {
-  const html = renderReport(full());
+  const page = (): string => renderReport(input);
 
-  it('is one document with every section, in order', () => {
+  it('is one document with the sections of the parts present, in order', () => {
+    const html = page();
     expect(html.startsWith('<!doctype html>')).toBe(true);
     expect(html.match(/<html/g)).toHaveLength(1);
     const ids = [...html.matchAll(/<section class="part" id="(\w+)"/g)].map((m) => m[1]);
-    expect(ids).toEqual(['theory', 'experiments', 'proof', 'practice', 'machine']);
+    expect(ids).toEqual(['theory', 'machine']);
   });
 
-  it('contains the exact numbers as text, without JavaScript', () => {
-    const text = html.replaceAll('<wbr>', '');
+  it('contains the exact numbers and the limits as text, without JavaScript', () => {
+    const text = page().replaceAll('<wbr>', '');
     expect(text).toMatch(/<th scope="row">exact<\/th><td class="num[^"]*">21</);
     expect(text).toMatch(/<th scope="row">popular 4-tuple<\/th><td class="num[^"]*">36</);
-    const ipv4Exact = internetTheory('ipv4', RANGE).models.exact;
-    expect(text).toContain(ipv4Exact.toLocaleString('en-US'));
+    expect(text).toContain(internetTheory('ipv4', RANGE).models.exact.toLocaleString('en-US'));
     expect(text).toContain('one 4-tuple seen from both ends');
-    expect(text).toContain('EADDRNOTAVAIL');
-    expect(text).toContain('800,000');
-    expect(text).toContain('Stopped: a wall: EMFILE at socket');
-    expect(text).toContain('nofile.hard');
-    expect(text).toContain('6.18.0-fixture');
-    // the tables are in the markup itself, not built by a script
-    expect(html.match(/<table/g)!.length).toBeGreaterThanOrEqual(8);
+    const l = input.limits!;
+    expect(text).toContain(`<code>${l.binding}</code> <span class="badge warn">first wall`);
+    expect(text).toContain('2026-01-01 12:00 UTC');
+    expect(page().match(/<table/g)!.length).toBeGreaterThanOrEqual(3);
   });
 
   it('makes no network reference: no http(s) src/href, a CSP that forbids requests', () => {
+    const html = page();
     for (const ref of references(html)) {
       expect(ref).not.toMatch(/^(?:https?:)?\/\//i);
       expect(ref.startsWith('#') || ref.startsWith('data:')).toBe(true);
@@ -80,30 +74,15 @@ describe('renderReport', () => {
   });
 
   it('embeds Chart.js and the chart data inline', () => {
+    const html = page();
     expect(html).toContain('window.Chart=');
     expect(html).not.toContain('sourceMappingURL');
     const data = /<script type="application\/json" id="fourtuple-charts">([^<]*)<\/script>/.exec(
       html,
     );
-    const charts = JSON.parse(data![1]!) as { id: string; series: unknown[] }[];
-    expect(charts.map((c) => c.id.replace(/-\d+$/, ''))).toEqual([
-      'chart-theory',
-      'chart-theory',
-      'chart-connections',
-      'chart-rate',
-      'chart-memory',
-      'chart-failures',
-    ]);
+    const charts = JSON.parse(data![1]!) as { id: string }[];
+    expect(charts.map((c) => c.id.replace(/-\d+$/, ''))).toEqual(['chart-theory', 'chart-theory']);
     for (const c of charts) expect(html).toContain(`<canvas id="${c.id}"`);
-  });
-
-  it('draws the proof graph: one edge per connection, self-connections as loops', () => {
-    const svgs = [...html.matchAll(/<svg class="graph"[^>]*data-edges="(\d+)"[\s\S]*?<\/svg>/g)];
-    expect(svgs.map((m) => m[1])).toEqual(['21', '78']);
-    const first = svgs[0]![0];
-    expect(first.match(/class="edge e-self"/g)).toHaveLength(6);
-    expect(first.match(/class="edge e-between"/g)).toHaveLength(9);
-    expect(first.match(/class="edge e-same"/g)).toHaveLength(6);
   });
 
   it('renders only the parts present', () => {
@@ -118,43 +97,51 @@ describe('renderReport', () => {
   });
 
   it('reads BigInts as decimal strings: the saved JSON renders the same page', () => {
-    const saved = JSON.parse(toJson(full())) as ReportInput;
-    expect(renderReport(saved)).toBe(html);
+    const saved = JSON.parse(toJson(input)) as ReportInput;
+    expect(renderReport(saved)).toBe(page());
   });
 
   it('escapes text from the results', () => {
-    const page = renderReport({
-      experiments: [{ name: '<script>alert(1)</script>', matches: false, steps: [] }],
-    });
-    expect(page).not.toContain('<script>alert(1)');
-    expect(page).toContain('&lt;script&gt;alert(1)');
-    expect(page).toContain('differs');
-  });
-
-  it("accepts the limits module's result type as it is", () => {
-    const fits = (r: LimitsResult): ReportInput => ({ limits: r });
-    expect(typeof fits).toBe('function');
+    const l = { ...input.limits!, answer: '<script>alert(1)</script>' };
+    const html = renderReport({ limits: l });
+    expect(html).not.toContain('<script>alert(1)');
+    expect(html).toContain('&lt;script&gt;alert(1)');
   });
 });
 
-describe('toReportInput', () => {
-  const seed = JSON.parse(toJson(theory({ machines: 2n, ports: 3n, portRange: RANGE })));
+describe('readResult: a saved result is read by its kind and version', () => {
+  const seed = (): Record<string, unknown> =>
+    JSON.parse(toJson(theory({ machines: 2n, ports: 3n, portRange: RANGE })));
 
-  it('recognises each command by its fields', () => {
-    expect(resultKind(seed)).toBe('theory');
-    expect(resultKind({ experiments: FIXTURE_EXPERIMENTS })).toBe('demo');
-    expect(resultKind(FIXTURE_PROOFS[0])).toBe('prove');
-    expect(resultKind(FIXTURE_LIMITS)).toBe('limits');
-    expect(resultKind(FIXTURE_MAX)).toBe('max');
-    expect(resultKind({ theory: { seed }, machine: FIXTURE_MACHINE })).toBe('combined');
-    expect(resultKind({ hello: 1 })).toBeUndefined();
-    expect(resultKind([1, 2])).toBeUndefined();
+  it('takes a result of a known kind at this version as it is', () => {
+    const r = readResult(seed());
+    expect(r.kind).toBe('theory');
+    expect(toReportInput(r).theory).toEqual(seed());
   });
 
-  it("keeps a limits result's machine estimate out of the machine description", () => {
-    const r = toReportInput(FIXTURE_LIMITS)!;
-    expect(r.limits).toBe(FIXTURE_LIMITS);
-    expect(r.machine).toBeUndefined();
+  it.each([
+    ['no kind', { hello: 1 }, /is not a fourtuple result \(no kind; expected/],
+    ['an unknown kind', { ...{ kind: 'nope', version: 1 } }, /\(kind "nope"; expected/],
+    ['a list', [1, 2], /is not a fourtuple result/],
+    ['no version', { kind: 'theory' }, /without a valid version/],
+  ])('refuses %s with FOURTUPLE_RESULT_UNKNOWN', (_what, value, message) => {
+    expect(() => readResult(value, 'x.json')).toThrow(message);
+    try {
+      readResult(value);
+    } catch (err) {
+      expect(err).toBeInstanceOf(ResultError);
+      expect((err as ResultError).code).toBe('FOURTUPLE_RESULT_UNKNOWN');
+    }
+  });
+
+  it('refuses a newer version with FOURTUPLE_RESULT_VERSION', () => {
+    const newer = { ...seed(), version: RESULT_VERSION + 1 };
+    expect(() => readResult(newer, 'x.json')).toThrow(
+      `x.json was written by a newer fourtuple (version ${RESULT_VERSION + 1}; this one reads up to ${RESULT_VERSION})`,
+    );
+    expect(() => readResult(newer)).toThrow(
+      expect.objectContaining({ code: 'FOURTUPLE_RESULT_VERSION' }),
+    );
   });
 });
 
@@ -174,17 +161,14 @@ describe('fourtuple report', () => {
     expect(page).toContain('the machine that rendered the page');
   });
 
-  it('-o chooses the file; a combined object renders every part', async () => {
-    const file = join(dir, 'all.json');
-    writeFileSync(file, toJson(full()));
+  it('-o chooses the file', async () => {
+    const file = join(dir, 'seed.json');
+    writeFileSync(file, JSON.stringify(seedJson()));
     const out = join(dir, 'page.html');
     const r = await cli(['report', file, '-o', out]);
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toBe(out);
-    const page = readFileSync(out, 'utf8');
-    for (const id of ['theory', 'experiments', 'proof', 'practice', 'machine']) {
-      expect(page).toContain(`id="${id}"`);
-    }
+    expect(readFileSync(out, 'utf8')).toContain('id="theory"');
   });
 
   it('refuses bad input with one line and exit 2', async () => {
@@ -196,7 +180,6 @@ describe('fourtuple report', () => {
       [['report'], /expects one RESULTS.json/],
       [['report', join(dir, 'missing.json')], /cannot be read \(ENOENT\)/],
       [['report', notJson], /is not JSON/],
-      [['report', other], /is not a fourtuple result/],
       [['report', other, '-o', join(dir, 'no', 'such', 'x.html')], /is not a fourtuple result/],
     ] as const) {
       const r = await cli([...argv]);
@@ -209,6 +192,28 @@ describe('fourtuple report', () => {
     const r = await cli(['report', file, '--out', join(dir, 'no', 'such', 'x.html')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--out cannot write .*ENOENT/);
+  });
+
+  it('as a process, refuses an unknown or missing kind and a newer version: one line, exit 2', () => {
+    const cases = [
+      [{ kind: 'nope', version: 1 }, 'is not a fourtuple result (kind "nope"; expected'],
+      [{ hello: 1 }, 'is not a fourtuple result (no kind; expected'],
+      [
+        { ...(seedJson() as object), version: RESULT_VERSION + 1 },
+        `was written by a newer fourtuple (version ${RESULT_VERSION + 1}; this one reads up to ${RESULT_VERSION})`,
+      ],
+    ] as const;
+    for (const [i, [value, message]] of cases.entries()) {
+      const file = join(dir, `refused-${i}.json`);
+      writeFileSync(file, JSON.stringify(value));
+      const r = cliProcess(['report', file]);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      const line = `fourtuple report: RESULTS.json "${file}" ${message}`;
+      expect(r.stderr.startsWith(line), r.stderr).toBe(true);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(existsSync(join(dir, `refused-${i}.html`))).toBe(false);
+    }
   });
 
   function seedJson(): unknown {
@@ -236,7 +241,7 @@ describe('fourtuple tour writes the report', () => {
     expect(r.stdout).not.toMatch(/== (demo|prove|limits|max)/);
   });
 
-  it('--json prints the combined object (the report reads it back); the path goes to stderr', async () => {
+  it('--json prints the tour result, of kind tour (the report reads it back); the path goes to stderr', async () => {
     const out = join(dir, 'tour-json.html');
     const r = await cli(['tour', '--out', out, '--json', ...onlyTheory]);
     expect(r.code).toBe(0);
@@ -244,7 +249,9 @@ describe('fourtuple tour writes the report', () => {
     expect(j.theory.seed.models.exact).toBe('21');
     expect(j.machine.node).toBe(process.version);
     expect(r.stderr.trim()).toBe(`report: ${out}`);
-    expect(resultKind(j)).toBe('combined');
+    expect(j.kind).toBe('tour');
+    expect(j.version).toBe(RESULT_VERSION);
+    expect(readResult(j).kind).toBe('tour');
   });
 
   it('--skip of every part, or of an unknown one, is a usage error', async () => {
@@ -260,13 +267,5 @@ describe('fourtuple tour writes the report', () => {
       'fourtuple tour: --skip must be one of theory, demo, prove, limits, max (got "nope")',
     );
     expect(existsSync(out)).toBe(false);
-  });
-});
-
-describe('the real result types fit the report', () => {
-  it('MaxResult from src/scale is a MaxInput', async () => {
-    type MaxResult = import('../../src/scale/coordinator.js').MaxResult;
-    const fits = (r: MaxResult): ReportInput => ({ max: r });
-    expect(typeof fits).toBe('function');
   });
 });

@@ -1,0 +1,32 @@
+/** The limits of this machine, as `fourtuple limits` read and predicted them: one table. */
+import { bytes, esc, grouped, groupedHtml } from '../html.js';
+import type { LimitsInput } from '../types.js';
+
+function limitRow(limits: LimitsInput, l: LimitsInput['limits'][number]): string {
+  const binding = l.name === limits.binding;
+  const wall = l.name === limits.machine.binding;
+  const badges =
+    (binding ? ' <span class="badge warn">first wall for one process</span>' : '') +
+    (wall ? ' <span class="badge warn">wall for the machine</span>' : '') +
+    (l.applies ? '' : ' <span class="badge neutral">does not bind</span>');
+  return (
+    `<tr${binding || wall ? ' class="hl-warn"' : ''}><th scope="row"><code>${esc(l.name)}</code>${badges}${l.note ? `<span class="sub">${esc(l.note)}</span>` : ''}</th>` +
+    `<td class="num">${/^\d+$/.test(l.value) ? groupedHtml(l.value) : esc(l.value)}</td>` +
+    `<td class="num">${l.ceiling === null ? '<span class="muted">-</span>' : groupedHtml(l.ceiling)}</td>` +
+    `<td>${esc(l.scope)}</td><td>${l.raise ? `<code>${esc(l.raise)}</code>` : ''}</td></tr>`
+  );
+}
+
+function measuredHtml(m: LimitsInput['measured']): string {
+  if (!m) return '';
+  return `<p>Measured cost of one established loopback connection (both ends, over ${grouped(m.connections)} connections): kernel <strong>${bytes(m.kernelBytesPerConnection)}</strong>, fourtuple's process <strong>${bytes(m.userBytesPerConnection)}</strong>.</p>`;
+}
+
+/** The answer, what one connection costs, and every limit with the command that raises it. */
+export function limitsHtml(limits: LimitsInput): string {
+  const rows = limits.limits.map((l) => limitRow(limits, l)).join('');
+  return (
+    `<h3>Limits</h3><p>${esc(limits.answer)}</p>${measuredHtml(limits.measured)}` +
+    `<div class="table-wrap"><table class="limits"><thead><tr><th>limit</th><th class="num">value</th><th class="num">connections it allows</th><th>scope</th><th>how to raise it (printed, never run)</th></tr></thead><tbody>${rows}</tbody></table></div>`
+  );
+}

@@ -1,0 +1,108 @@
+/** The practice section: one `max` run, what it held, what stopped it, and its time series. */
+import { wallMeaning } from '../../sockets/errno.js';
+import { bytes, duration, esc, grouped } from '../html.js';
+import type { LimitsInput, MaxInput } from '../types.js';
+import { card, errnoHtml, type Section } from './common.js';
+import {
+  connectionsChart,
+  type Drawn,
+  failedErrnos,
+  failuresChart,
+  memoryChart,
+  rateChart,
+  seriesTable,
+} from './max-charts.js';
+
+/** src/scale's stop reasons in words. */
+const STOP_WORDS: Readonly<Record<MaxInput['stoppedBy']['reason'], string>> = {
+  target: 'reached the requested count',
+  duration: 'ran out of time (--duration)',
+  'memory-guard': 'the memory guard (MemAvailable reached the floor)',
+  wall: 'a wall',
+  interrupted: 'interrupted',
+  'worker-crash': 'a worker process crashed',
+  capacity: 'the planned capacity was full',
+};
+
+/** Why the ramp stopped, in a few words: "a wall: EMFILE at socket". */
+export function stopWords(stop: MaxInput['stoppedBy']): string {
+  const what = [stop.errno, stop.syscall ? `at ${stop.syscall}` : undefined]
+    .filter(Boolean)
+    .join(' ');
+  const words = STOP_WORDS[stop.reason] ?? stop.reason;
+  return what ? `${words}: ${what}` : words;
+}
+
+function callout(stop: MaxInput['stoppedBy']): string {
+  const meaning = stop.errno ? wallMeaning(stop.errno) : '';
+  const detail = [stop.detail, meaning.charAt(0).toUpperCase() + meaning.slice(1)]
+    .filter(Boolean)
+    .join('. ');
+  return `<div class="callout"><span class="icon" aria-hidden="true">!</span><div><strong>Stopped: ${esc(stopWords(stop))}</strong>${detail ? `<span>${esc(detail)}</span>` : ''}</div></div>`;
+}
+
+function practiceCards(max: MaxInput): string {
+  const { rate, memory: mem } = max;
+  const requested =
+    max.requested === 'auto'
+      ? 'as many as the machine allows'
+      : `asked for ${grouped(max.requested)}`;
+  return `<div class="cards">${[
+    card('peak established', grouped(max.established), requested),
+    card('accepted', grouped(max.accepted), 'by fourtuple listeners'),
+    card('verified alive', grouped(max.alive), `${grouped(max.dead)} dead`),
+    card('time to peak', duration(max.timing.timeToPeakMs)),
+    card(
+      'connections per second',
+      grouped(Math.round(rate.medianPerSec)),
+      `median; peak ${grouped(Math.round(rate.peakPerSec))}`,
+    ),
+    card(
+      'memory per connection',
+      bytes(mem.totalBytesPerConnection),
+      `kernel ${bytes(mem.kernelBytesPerConnection)} + processes ${bytes(mem.processRssBytesPerConnection)}`,
+    ),
+    card('worker processes', grouped(max.workers)),
+  ].join('')}</div>`;
+}
+
+/** The charts (with what they declare pushed on `charts`) and the samples as a table. */
+function seriesHtml(max: MaxInput, limits: LimitsInput | undefined, charts: Drawn[]): string {
+  const series = max.series;
+  const slab0 = max.memory.slabBeforeBytes;
+  const errnos = failedErrnos(series);
+  charts.push(
+    connectionsChart(max, limits, stopWords(max.stoppedBy)),
+    rateChart(series),
+    memoryChart(series, slab0),
+  );
+  if (errnos.length) charts.push(failuresChart(series, errnos));
+  const noFailures = errnos.length
+    ? ''
+    : '<figure><h4>Failures by errno</h4><p class="muted">No connection attempt failed during the run.</p></figure>';
+  return (
+    `<div class="charts2">${charts.map((c) => c.html).join('')}${noFailures}</div>` +
+    '<p class="js-note">The charts need JavaScript; the table below has the same samples.</p>' +
+    seriesTable(series, slab0, errnos)
+  );
+}
+
+export function practiceSection(max: MaxInput, limits: LimitsInput | undefined): Section {
+  const drawn: Drawn[] = [];
+  const chartsHtml = max.series.length ? seriesHtml(max, limits, drawn) : '';
+  const totals = Object.entries(max.failures).filter(([, n]) => n > 0);
+  const failHtml = totals.length
+    ? `<p>Failed attempts in the whole run: ${totals.map(([e, n]) => `${errnoHtml(e)} ${grouped(n)}`).join(', ')}.</p>`
+    : '';
+  return {
+    id: 'practice',
+    title: 'Practice',
+    html:
+      '<p class="intro">As many concurrent connections as this machine allows, held and verified alive by an echo, and what stopped the ramp.</p>' +
+      callout(max.stoppedBy) +
+      practiceCards(max) +
+      failHtml +
+      (chartsHtml ? `<div style="margin-top:20px">${chartsHtml}</div>` : ''),
+    charts: drawn.map((c) => c.spec),
+  };
+}
