@@ -1,6 +1,6 @@
 /** `fourtuple limits`: what will stop this machine first, and by how much. */
 import { isIP } from 'node:net';
-import { InvalidOptionError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import {
   DEFAULT_MEASURE_CONNECTIONS,
   DEFAULT_PRESET,
@@ -181,18 +181,8 @@ No command is ever run.`,
     const { values, io, signal } = ctx;
     const options = limitsOptions(ctx);
     const report = values.report;
-    let r: LimitsResult;
-    try {
-      r = await limits({ ...options, signal });
-    } catch (err) {
-      if (err instanceof InvalidOptionError && err.option === 'connections') {
-        throw new UsageError(
-          `--connections must be ${err.expected}${err.got === undefined ? '' : ` (got ${err.got})`}`,
-          'connections',
-        );
-      }
-      throw err;
-    }
+    // an InvalidOptionError (connections) is named by its flag in main.ts, from the spec
+    const r = await limits({ ...options, signal });
     writeCommandReport(report, { limits: r }, io);
     if (values.json) printJson(io, r);
     else io.stdout.write(`${formatLimits(r)}\n`);
