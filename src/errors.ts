@@ -28,14 +28,13 @@ export const ERROR_CODES = {
   FOURTUPLE_NO_LAB: 'no lab with that run id exists',
   FOURTUPLE_CLEANUP: 'some leftovers of a crashed run could not be removed',
   FOURTUPLE_NO_WORKER: 'a worker process for `max` could not be started',
-  FOURTUPLE_WORKER_CRASHED: 'a worker process for `max` exited or failed before it was ready',
   FOURTUPLE_BARRIER:
     'a cluster agent did not get the common start (coordinator unreachable, refused, timed out)',
   FOURTUPLE_MEASURE_UNREADABLE: 'the memory or socket counters in /proc could not be read',
   FOURTUPLE_MEASURE_STOPPED: 'the measuring connection holder was stopped',
-  FOURTUPLE_MEASURE_LISTEN: 'the measuring listener has no TCP address',
   FOURTUPLE_MEASURE_TIMEOUT: 'the measuring connections were not all established in time',
-  FOURTUPLE_INTERRUPTED: 'the run was interrupted by SIGINT (exit 130) or SIGTERM (exit 143)',
+  FOURTUPLE_INTERRUPTED:
+    'the run was interrupted by SIGINT (exit 130) or SIGTERM (exit 143), or its stdout was closed (exit 141)',
   FOURTUPLE_RESULT_UNKNOWN: 'a results file is not a fourtuple result (no known kind)',
   FOURTUPLE_RESULT_VERSION: 'a results file was written by a newer fourtuple (its version)',
 } as const;
@@ -93,12 +92,15 @@ export class InvalidOptionError extends UsageError {
  */
 export class InterruptedError extends FourtupleError {
   override name = 'AbortError';
-  constructor(readonly signal: 'SIGINT' | 'SIGTERM') {
-    super('FOURTUPLE_INTERRUPTED', `interrupted by ${signal}`);
+  constructor(readonly signal: 'SIGINT' | 'SIGTERM' | 'SIGPIPE') {
+    super(
+      'FOURTUPLE_INTERRUPTED',
+      signal === 'SIGPIPE' ? 'stdout was closed (EPIPE)' : `interrupted by ${signal}`,
+    );
   }
-  /** 130 for SIGINT, 143 for SIGTERM */
+  /** 130 for SIGINT, 143 for SIGTERM, 141 when stdout was closed (a reader such as `head` left) */
   get exitCode(): number {
-    return this.signal === 'SIGTERM' ? 143 : 130;
+    return { SIGINT: 130, SIGTERM: 143, SIGPIPE: 141 }[this.signal];
   }
 }
 

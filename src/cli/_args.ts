@@ -4,20 +4,12 @@
  */
 import { isIP } from 'node:net';
 import { UsageError } from '../errors.js';
-import type { ParsedValues } from './_command.js';
 
 /** Human form of a large bound: 10^40 rather than forty zeros. */
-function showBound(v: bigint): string {
+export function showBound(v: bigint): string {
   const s = v.toString();
   if (s.length > 7 && /^10*$/.test(s)) return `10^${s.length - 1}`;
   return s;
-}
-
-function raw(values: ParsedValues, flag: string): string | undefined {
-  const v = values[flag];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string') throw new UsageError(`--${flag} needs a value`, flag);
-  return v;
 }
 
 export interface IntRange {
@@ -36,45 +28,6 @@ export function parseBigIntFlag(flag: string, text: string, range: IntRange): bi
   return v;
 }
 
-export function bigIntFlag(
-  values: ParsedValues,
-  flag: string,
-  range: IntRange,
-  fallback?: bigint,
-): bigint {
-  const text = raw(values, flag);
-  if (text === undefined) {
-    if (fallback === undefined) {
-      throw new UsageError(
-        `--${flag} is required (an integer from ${showBound(range.min)} to ${showBound(range.max)})`,
-        flag,
-      );
-    }
-    return fallback;
-  }
-  return parseBigIntFlag(flag, text, range);
-}
-
-/** An integer flag that fits a JS number (ports, counts, backlogs). */
-export function intFlag(
-  values: ParsedValues,
-  flag: string,
-  min: number,
-  max: number,
-  fallback?: number,
-): number {
-  return Number(
-    bigIntFlag(
-      values,
-      flag,
-      { min: BigInt(min), max: BigInt(max) },
-      fallback === undefined ? undefined : BigInt(fallback),
-    ),
-  );
-}
-
-export const PORT_RANGE = { min: 1n, max: 65535n } as const;
-
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** Parses 500ms, 5s, 2m, 1h or a bare number of seconds into milliseconds. */
@@ -85,17 +38,6 @@ export function parseDuration(flag: string, text: string, minMs: number, maxMs: 
   const ms = Number(m[1]) * (DURATION_UNITS[m[2] ?? 's'] ?? 1000);
   if (!(ms >= minMs && ms <= maxMs)) throw new UsageError(`${describe} (got ${text})`, flag);
   return Math.round(ms);
-}
-
-export function durationFlag(
-  values: ParsedValues,
-  flag: string,
-  minMs: number,
-  maxMs: number,
-  fallbackMs: number,
-): number {
-  const text = raw(values, flag);
-  return text === undefined ? fallbackMs : parseDuration(flag, text, minMs, maxMs);
 }
 
 const SIZE_UNITS: Record<string, number> = {
@@ -191,37 +133,4 @@ export function parseIp(flag: string, text: string): { host: string; family: 4 |
     throw new UsageError(`--${flag} must be an IPv4 or IPv6 address (got "${text}")`, flag);
   }
   return { host: text, family: family as 4 | 6 };
-}
-
-/** A flag whose value must be one of a fixed set. */
-export function choiceFlag<T extends string>(
-  values: ParsedValues,
-  flag: string,
-  choices: readonly T[],
-  fallback: T,
-): T {
-  const text = raw(values, flag);
-  if (text === undefined) return fallback;
-  if (!(choices as readonly string[]).includes(text)) {
-    throw new UsageError(`--${flag} must be one of ${choices.join(', ')} (got "${text}")`, flag);
-  }
-  return text as T;
-}
-
-/** Refuses two flags given together. */
-export function conflicts(values: ParsedValues, a: string, b: string): void {
-  if (values[a] !== undefined && values[b] !== undefined) {
-    // a boolean given as --no-FLAG is named as the user wrote it
-    const name = (f: string): string => (values[f] === false ? `no-${f}` : f);
-    throw new UsageError(`--${name(a)} and --${name(b)} cannot be used together`, a);
-  }
-}
-
-/** A string flag's value, or the fallback. */
-export function stringFlag(
-  values: ParsedValues,
-  flag: string,
-  fallback?: string,
-): string | undefined {
-  return raw(values, flag) ?? fallback;
 }

@@ -4,7 +4,8 @@ import { dirname, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { describeMachine, type ReportInput, writeReport } from '../report/index.js';
 import { ERRNO_MEANING, errnoMeaning } from '../sockets/errno.js';
-import type { Io, ParsedValues } from './_command.js';
+import type { Io } from './_command.js';
+import type { Spec } from './_spec.js';
 
 /** Writes the page; a path that cannot be written is a UsageError naming the flag. */
 export function writeReportFile(flag: string, file: string, results: ReportInput): string {
@@ -19,16 +20,24 @@ export function writeReportFile(flag: string, file: string, results: ReportInput
   }
 }
 
-export const REPORT_OPTION = { report: { type: 'string' } } as const;
+/** --report FILE, for the commands whose result the report page shows. */
+export const REPORT_OPTION = {
+  report: {
+    type: 'custom',
+    placeholder: 'FILE',
+    accepts: 'a file name (FILE.html)',
+    field: false,
+    description: 'also write the result as the report page FILE (self-contained HTML)',
+    parse: (text: string): string => reportFlag(text),
+  },
+} as const satisfies Spec;
 
 /**
  * --report FILE, checked before the run starts (its directory must exist), so a long run is not
  * wasted on a path that cannot be written.
  */
-export function reportFlag(values: ParsedValues): string | undefined {
-  const v = values.report;
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string' || v.trim() === '') {
+export function reportFlag(v: string): string {
+  if (v.trim() === '') {
     throw new UsageError('--report needs a file name (FILE.html)', 'report');
   }
   const dir = dirname(resolve(v));

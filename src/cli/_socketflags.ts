@@ -1,16 +1,12 @@
-/** Flags shared by the commands that make sockets (listen, connect). */
+/** Options shared by the commands that make sockets (listen, connect). */
 import { existsSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { netnsPath } from '../sockets/netns.js';
-import type { OptionSpec, ParsedValues } from './_command.js';
+import type { Spec } from './_spec.js';
 
-export const NETNS_OPTION: OptionSpec = { 'host-ns': { type: 'string' } };
-
-/** --host-ns NAME -> /run/netns/NAME, checked to exist. */
-export function hostNsFlag(values: ParsedValues): string | undefined {
-  const name = values['host-ns'];
-  if (name === undefined) return undefined;
-  if (typeof name !== 'string' || !/^[\w.-]{1,64}$/.test(name)) {
+/** NAME -> /run/netns/NAME, checked to exist. */
+function hostNs(name: string): string {
+  if (!/^[\w.-]{1,64}$/.test(name)) {
     throw new UsageError(
       '--host-ns must be a network namespace name (letters, digits, . _ -)',
       'host-ns',
@@ -26,8 +22,24 @@ export function hostNsFlag(values: ParsedValues): string | undefined {
   return path;
 }
 
-/** A boolean flag with a --no- form: true, false, or the default when absent. */
-export function onOff(values: ParsedValues, flag: string, fallback: boolean): boolean {
-  const v = values[flag];
-  return typeof v === 'boolean' ? v : fallback;
-}
+export const NETNS_OPTION = {
+  'host-ns': {
+    type: 'custom',
+    placeholder: 'NAME',
+    accepts: 'a network namespace name (letters, digits, . _ -)',
+    field: 'netnsPath',
+    description: 'create the socket inside network namespace NAME (see `fourtuple hosts`)',
+    parse: hostNs,
+  },
+} as const satisfies Spec;
+
+/** SO_REUSEADDR and SO_REUSEPORT, as listen and connect both take them. */
+export const REUSE_OPTIONS = {
+  reuseaddr: {
+    type: 'boolean',
+    negatable: true,
+    default: true,
+    description: 'SO_REUSEADDR, on as in the seed',
+  },
+  reuseport: { type: 'boolean', negatable: true, default: false, description: 'SO_REUSEPORT' },
+} as const satisfies Spec;

@@ -8,12 +8,22 @@ import { listLabs } from '../hosts/lab.js';
 import { parseName } from '../hosts/names.js';
 import { resolveTargets } from '../policy/targets.js';
 import { type HostPort, parseTargetHostPort } from './_args.js';
-import type { OptionSpec, ParsedValues } from './_command.js';
+import type { Spec } from './_spec.js';
 
-export const ALLOW_REMOTE_OPTION: OptionSpec = { 'allow-remote': { type: 'boolean' } };
+export const ALLOW_REMOTE_OPTION = {
+  'allow-remote': {
+    type: 'boolean',
+    description: 'allow a destination that is neither loopback nor a host of a fourtuple lab',
+  },
+} as const satisfies Spec;
 
-export function allowRemoteFlag(values: ParsedValues): boolean {
-  return values['allow-remote'] === true;
+/** What a destination flag accepts (its shape; the policy is applied when it is resolved). */
+export const TARGET_ACCEPTS = 'IP:PORT, [IPv6]:PORT or NAME:PORT with a port from 1 to 65535';
+
+/** A destination's text, checked for shape only: the command resolves it last. */
+export function targetText(text: string, flag: string): string {
+  parseTargetHostPort(flag, text);
+  return text;
 }
 
 /**

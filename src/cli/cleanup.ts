@@ -1,26 +1,25 @@
 /** `fourtuple cleanup`: removes every namespace, veth, bridge and record a run left behind. */
 import { cleanupLabs } from '../hosts/index.js';
-import type { Command } from './_command.js';
+import { defineCommand } from './_command.js';
 import { printJson } from './_output.js';
 import { formatRemoved } from './hosts.js';
 
-export const cleanupCommand: Command = {
+export const cleanupCommand = defineCommand({
   name: 'cleanup',
   summary: 'remove every namespace, veth and bridge a crashed or finished run left behind',
-  help: `Usage: fourtuple cleanup [--all] [--json]
-
-Finds every network namespace, veth and bridge named ft-<run>-... (and fourtuple's records in
+  description: `Finds every network namespace, veth and bridge named ft-<run>-... (and fourtuple's records in
 /run/fourtuple), from any run, including labs left by \`hosts up\` and by a process that was
 killed, removes them, and lists what it removed. Labs whose creating process is still running
-are left alone unless --all is given. Needs root when there is something to remove.
-
-Options:
-  --all   also remove labs in use by a running fourtuple process`,
+are left alone unless --all is given. Needs root when there is something to remove.`,
   options: {
-    all: { type: 'boolean' },
+    all: {
+      type: 'boolean',
+      field: 'includeInUse',
+      description: 'also remove labs in use by a running fourtuple process',
+    },
   },
   async run({ values, io }) {
-    const r = await cleanupLabs({ includeInUse: values.all === true });
+    const r = await cleanupLabs({ includeInUse: values.all });
     if (values.json) {
       printJson(io, r);
       return 0;
@@ -34,4 +33,4 @@ Options:
     }
     return 0;
   },
-};
+});

@@ -2,11 +2,10 @@
 import { type HeartbeatEvent, heartbeat } from '../endpoints/connector.js';
 import { printable } from '../endpoints/listener.js';
 import { UsageError } from '../errors.js';
-import { durationFlag, intFlag, parseHostPort, stringFlag } from './_args.js';
-import type { Command } from './_command.js';
+import { defineCommand } from './_command.js';
 import { toJson } from './_output.js';
-import { hostNsFlag, NETNS_OPTION, onOff } from './_socketflags.js';
-import { ALLOW_REMOTE_OPTION, allowRemoteFlag, resolveTargetFlag } from './_targets.js';
+import { NETNS_OPTION, REUSE_OPTIONS } from './_socketflags.js';
+import { ALLOW_REMOTE_OPTION, resolveTargetFlag, TARGET_ACCEPTS, targetText } from './_targets.js';
 
 export function formatHeartbeatEvent(e: HeartbeatEvent): string {
   switch (e.event) {
@@ -23,60 +22,74 @@ export function formatHeartbeatEvent(e: HeartbeatEvent): string {
   }
 }
 
-export const connectCommand: Command = {
+export const connectCommand = defineCommand({
   name: 'connect',
   summary: 'a connector that binds a chosen source ip:port, then sends a heartbeat',
-  help: `Usage: fourtuple connect --to IP:PORT [--from IP:PORT] [--data hi] [--interval 5s] [--count N]
-                         [--reuseaddr|--no-reuseaddr] [--reuseport] [--bind-no-port]
-                         [--timeout 10s] [--host-ns NAME] [--allow-remote] [--json]
-
-Binds --from (port 0 or no --from: the kernel chooses), connects to --to, prints both
+  description: `Binds --from (port 0 or no --from: the kernel chooses), connects to --to, prints both
 addresses, then sends --data every --interval and prints each echo ("Lub hi... Dub tag:hi").
-A failed bind or connect prints the errno name and its meaning and exits 1.
-
-Options:
-  --to IP:PORT       destination ([IPv6]:PORT for IPv6, or NAME:PORT, resolved once); required.
-                     Loopback (127.0.0.0/8, ::1), or a host of a fourtuple lab from inside
-                     that lab (--host-ns), unless --allow-remote
-  --from IP:PORT     source address to bind before connecting; port 0 lets the kernel choose
-  --data TEXT        bytes sent each beat (default "hi")
-  --interval T       time between beats, 10ms to 1h (default 5s)
-  --count N          beats to send, 1 to 1000000 (default: until Ctrl-C)
-  --reuseaddr        SO_REUSEADDR on (default, as in the seed); --no-reuseaddr turns it off
-  --reuseport        SO_REUSEPORT on (default off)
-  --bind-no-port     IP_BIND_ADDRESS_NO_PORT: with --from IP:0, pick the port at connect time
-  --timeout T        connect timeout, 10ms to 120s (default 10s)
-  --host-ns NAME     create the socket inside network namespace NAME
-  --allow-remote     allow a destination that is not loopback nor a lab host
-  --json             one JSON object per event on stdout`,
+A failed bind or connect prints the errno name and its meaning and exits 1. The destination
+must be loopback (127.0.0.0/8, ::1), or a host of a fourtuple lab from inside that lab
+(--host-ns), unless --allow-remote; a name is resolved once.`,
+  epilog: `Example:
+  fourtuple connect --to 127.0.0.1:3000 --from 127.0.0.1:6000 --count 2 --interval 50ms`,
+  json: 'one JSON object per event on stdout',
   options: {
-    to: { type: 'string' },
-    from: { type: 'string' },
-    data: { type: 'string' },
-    interval: { type: 'string' },
-    count: { type: 'string' },
-    reuseaddr: { type: 'boolean' },
-    reuseport: { type: 'boolean' },
-    'bind-no-port': { type: 'boolean' },
-    timeout: { type: 'string' },
+    to: {
+      type: 'custom',
+      placeholder: 'IP:PORT',
+      accepts: TARGET_ACCEPTS,
+      required: true,
+      description: 'destination ([IPv6]:PORT for IPv6, or NAME:PORT)',
+      parse: targetText,
+    },
+    from: {
+      type: 'hostport',
+      allowZero: true,
+      description: 'source address to bind before connecting',
+    },
+    data: { type: 'string', default: 'hi', description: 'bytes sent each beat' },
+    interval: {
+      type: 'duration',
+      minMs: 10,
+      maxMs: 3_600_000,
+      default: 5000,
+      field: 'intervalMs',
+      description: 'time between beats',
+    },
+    count: {
+      type: 'int',
+      min: 1,
+      max: 1_000_000,
+      defaultText: 'until Ctrl-C',
+      description: 'beats to send',
+    },
+    ...REUSE_OPTIONS,
+    'bind-no-port': {
+      type: 'boolean',
+      negatable: true,
+      default: false,
+      field: 'bindAddressNoPort',
+      description: 'IP_BIND_ADDRESS_NO_PORT: with --from IP:0, pick the port at connect time',
+    },
+    timeout: {
+      type: 'duration',
+      minMs: 10,
+      maxMs: 120_000,
+      default: 10_000,
+      field: 'timeoutMs',
+      description: 'connect timeout',
+    },
     ...NETNS_OPTION,
     ...ALLOW_REMOTE_OPTION,
   },
   async run({ values, io, signal }) {
-    const toText = stringFlag(values, 'to');
-    if (toText === undefined)
-      throw new UsageError('--to is required (IP:PORT, port 1 to 65535)', 'to');
-    const fromText = stringFlag(values, 'from');
-    const from = fromText === undefined ? undefined : parseHostPort('from', fromText, true);
-    const allowRemote = allowRemoteFlag(values);
-    const intervalMs = durationFlag(values, 'interval', 10, 3_600_000, 5000);
-    const timeoutMs = durationFlag(values, 'timeout', 10, 120_000, 10_000);
-    const count = intFlag(values, 'count', 1, 1_000_000, 0);
-    const netnsPath = hostNsFlag(values);
+    const from = values.from;
+    const allowRemote = values['allow-remote'];
+    const netnsPath = values['host-ns'];
     // Last, once every other flag is known good: resolve --to and apply the target policy.
     const { labAddresses, ...to } = await resolveTargetFlag(
       'to',
-      toText,
+      values.to,
       allowRemote,
       from?.family,
       netnsPath,
@@ -91,13 +104,13 @@ Options:
       {
         to,
         ...(from ? { from } : {}),
-        reuseaddr: onOff(values, 'reuseaddr', true),
-        reuseport: onOff(values, 'reuseport', false),
-        bindAddressNoPort: onOff(values, 'bind-no-port', false),
-        data: stringFlag(values, 'data', 'hi')!,
-        intervalMs,
-        timeoutMs,
-        count,
+        reuseaddr: values.reuseaddr,
+        reuseport: values.reuseport,
+        bindAddressNoPort: values['bind-no-port'],
+        data: values.data,
+        intervalMs: values.interval,
+        timeoutMs: values.timeout,
+        count: values.count ?? 0,
         ...(netnsPath ? { netnsPath } : {}),
         allowRemote,
         labAddresses,
@@ -107,4 +120,4 @@ Options:
     );
     return 0;
   },
-};
+});

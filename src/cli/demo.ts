@@ -1,19 +1,20 @@
 /** `fourtuple demo`: the classic socket-reuse experiments, predicted, then run against the kernel. */
 import { UnsupportedError } from '../errors.js';
 import {
+  BASE_PORT_RANGE,
   CATALOGUE,
   describeTopology,
   type ExperimentResult,
   type HostsMode,
+  PORT_SPAN,
   runExperiments,
   type Step,
   selectExperiments,
 } from '../experiments/index.js';
 import { canUseNetns } from '../hosts/support.js';
-import { choiceFlag, intFlag } from './_args.js';
-import type { Command } from './_command.js';
+import { defineCommand } from './_command.js';
 import { printJson, wrap } from './_output.js';
-import { REPORT_OPTION, reportFlag, writeCommandReport } from './_report.js';
+import { REPORT_OPTION, writeCommandReport } from './_report.js';
 
 function describeStep(s: Step): string {
   const where =
@@ -85,51 +86,57 @@ export function formatList(verbose = false): string {
   }).join('\n');
 }
 
-export const demoCommand: Command = {
+/** The experiments' own range for their base port (the library's; see experiments/setup.ts). */
+const BASE_PORT = BASE_PORT_RANGE;
+
+export const demoCommand = defineCommand({
   name: 'demo',
   summary: 'the classic socket-reuse experiments: predicted, then run against the kernel',
-  help: `Usage: fourtuple demo [NAME...] [--list] [--base-port P] [--hosts loopback|netns] [--json]
-
-Runs the classic experiments (one source port to two destinations, with and without
+  description: `Runs the classic experiments (one source port to two destinations, with and without
 SO_REUSEADDR, the same 4-tuple twice, a listener's port as a source, bind(ip, 0) against
 IP_BIND_ADDRESS_NO_PORT, self-connect, IPv6, a listener restart over TIME_WAIT) against this
 kernel. For each: every syscall with its addresses and ok or the errno and its meaning, then
 our prediction, what the kernel did, and the verdict. Only loopback addresses are used
 (127.0.0.0/8, ::1); every socket is closed at the end, with an RST so no TIME_WAIT is left,
-except the one TIME_WAIT each listener-restart experiment makes on purpose on a fresh port.
-
-Exit code 0 when every observation matches its prediction, 1 when any differs.
-
-Options:
-  NAME...            run only these experiments (see --list)
-  --list             list the experiments, one line each (with --verbose: their topology)
-  --verbose          with --list: the sockets of each experiment
-  --base-port P      first of the 4 ports used (P..P+3), 1024 to 65532 (default: a free block
-                     below 32768 found at run time)
-  --hosts KIND       loopback (default) or netns: the multi-IP experiments (diff-ip,
-                     diff-source-ip and their variants) run across separate network
-                     namespaces (needs root)
+except the one TIME_WAIT each listener-restart experiment makes on purpose on a fresh port.`,
+  epilog: `Exit code 0 when every observation matches its prediction, 1 when any differs.
 
 Example:
   fourtuple demo same-4-tuple self-connect`,
+  args: { usage: '[NAME...]', description: 'run only these experiments (see --list)' },
   options: {
-    list: { type: 'boolean' },
-    verbose: { type: 'boolean' },
-    'base-port': { type: 'string' },
-    hosts: { type: 'string' },
+    list: {
+      type: 'boolean',
+      field: false,
+      description: 'list the experiments, one line each (with --verbose: their topology)',
+    },
+    verbose: { type: 'boolean', field: false, description: 'with --list: the sockets of each' },
+    'base-port': {
+      type: 'int',
+      ...BASE_PORT,
+      placeholder: 'P',
+      defaultText: 'a free block below 32768 found at run time',
+      description: `first of the ${PORT_SPAN + 1} ports used, P to P+${PORT_SPAN}`,
+    },
+    hosts: {
+      type: 'choice',
+      choices: ['loopback', 'netns'],
+      default: 'loopback',
+      description:
+        'netns runs the multi-IP experiments (diff-ip, diff-source-ip and their variants) ' +
+        'across separate network namespaces; needs root',
+    },
     ...REPORT_OPTION,
   },
-  positionals: true,
   async run({ values, positionals, io, signal }) {
     const names = positionals.length ? positionals : undefined;
     selectExperiments(names); // an unknown name is a usage error, before anything runs
-    const report = reportFlag(values);
-    const hosts = choiceFlag<HostsMode>(values, 'hosts', ['loopback', 'netns'], 'loopback');
-    const basePort =
-      values['base-port'] === undefined ? undefined : intFlag(values, 'base-port', 1024, 65532);
+    const report = values.report;
+    const hosts: HostsMode = values.hosts;
+    const basePort = values['base-port'];
     if (values.list) {
       if (values.json) printJson(io, CATALOGUE);
-      else io.stdout.write(`${formatList(Boolean(values.verbose))}\n`);
+      else io.stdout.write(`${formatList(values.verbose)}\n`);
       return 0;
     }
     if (hosts === 'netns') {
@@ -163,4 +170,4 @@ Example:
     }
     return s.differed.length === 0 ? 0 : 1;
   },
-};
+});

@@ -1,18 +1,17 @@
 /** `fourtuple errno NAME|NUMBER`: what an errno means for a TCP user. */
 import { UsageError } from '../errors.js';
 import { lookupErrno } from '../sockets/errno.js';
-import type { Command } from './_command.js';
+import { defineCommand } from './_command.js';
 import { printJson } from './_output.js';
 
-export const errnoCommand: Command = {
+export const errnoCommand = defineCommand({
   name: 'errno',
   summary: 'what an errno name or number means (EADDRNOTAVAIL, 99, ...)',
-  help: `Usage: fourtuple errno NAME|NUMBER... [--json]
-
-Prints each errno's number, name and one line of meaning for a TCP user.
-Example: fourtuple errno EADDRNOTAVAIL 98`,
+  description: "Prints each errno's number, name and one line of meaning for a TCP user.",
+  epilog: `Example:
+  fourtuple errno EADDRNOTAVAIL 98`,
+  args: { usage: 'NAME|NUMBER...', description: 'errno names (any case) or numbers' },
   options: {},
-  positionals: true,
   async run({ values, positionals, io }) {
     if (positionals.length === 0) {
       throw new UsageError('give an errno name or number, e.g. `fourtuple errno EADDRINUSE`');
@@ -30,4 +29,4 @@ Example: fourtuple errno EADDRNOTAVAIL 98`,
     else for (const i of infos) io.stdout.write(`${i.name} (${i.number}): ${i.meaning}\n`);
     return 0;
   },
-};
+});

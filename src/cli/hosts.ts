@@ -14,9 +14,9 @@ import {
   listLabs,
   MACHINE_LIMITS,
 } from '../hosts/index.js';
-import { intFlag, stringFlag } from './_args.js';
-import type { Command, CommandContext } from './_command.js';
+import { type CommandContext, defineCommand } from './_command.js';
 import { printJson, table } from './_output.js';
+import { requireOption, type Spec, type Values } from './_spec.js';
 
 const SUBCOMMANDS = ['up', 'down', 'list'] as const;
 
@@ -82,9 +82,40 @@ export function formatLabs(labs: readonly LabSummary[]): string {
   ].join('\n');
 }
 
-async function up({ values, io, signal }: CommandContext): Promise<number> {
-  const { min, max } = MACHINE_LIMITS.netns;
-  const machines = intFlag(values, 'machines', min, max);
+/** --run ID: a run id as `hosts up` and `hosts list` print it. */
+function runId(text: string, flag: string): string {
+  if (!isRunId(text)) {
+    throw new UsageError(
+      `--${flag} must be a run id, 6 characters [0-9a-z] as \`fourtuple hosts list\` shows (got "${text}")`,
+      flag,
+    );
+  }
+  return text;
+}
+
+const OPTIONS = {
+  machines: {
+    type: 'int',
+    ...MACHINE_LIMITS.netns,
+    short: 'n',
+    required: 'with up',
+    description: 'with up: machines',
+  },
+  run: {
+    type: 'custom',
+    placeholder: 'ID',
+    accepts: 'a run id (6 characters [0-9a-z])',
+    field: 'runId',
+    description: 'with down: the run id (6 characters, as up and list print it)',
+    parse: runId,
+  },
+} as const satisfies Spec;
+
+type HostsContext = CommandContext<Values<typeof OPTIONS>>;
+
+async function up(ctx: HostsContext): Promise<number> {
+  const { values, io, signal } = ctx;
+  const machines = requireOption(ctx, 'machines');
   const support = await canUseNetns();
   if (!support.ok) {
     throw new FourtupleError(
@@ -106,16 +137,10 @@ async function up({ values, io, signal }: CommandContext): Promise<number> {
   return 0;
 }
 
-async function down({ values, io }: CommandContext): Promise<number> {
-  const run = stringFlag(values, 'run');
+async function down({ values, io }: HostsContext): Promise<number> {
+  const run = values.run;
   let result: DestroyResult | CleanupResult;
   if (run !== undefined) {
-    if (!isRunId(run)) {
-      throw new UsageError(
-        `--run must be a run id, 6 characters [0-9a-z] as \`fourtuple hosts list\` shows (got "${run}")`,
-        'run',
-      );
-    }
     result = await destroyLab(run);
     if (result.removed.length === 0) {
       throw new FourtupleError(
@@ -138,40 +163,29 @@ async function down({ values, io }: CommandContext): Promise<number> {
   return 0;
 }
 
-async function list({ values, io }: CommandContext): Promise<number> {
+async function list({ values, io }: HostsContext): Promise<number> {
   const labs = await listLabs();
   if (values.json) printJson(io, labs);
   else io.stdout.write(`${formatLabs(labs)}\n`);
   return 0;
 }
 
-export const hostsCommand: Command = {
+export const hostsCommand = defineCommand({
   name: 'hosts',
   summary: 'a lab of machines (network namespaces) to run fourtuple in: up, down, list',
-  help: `Usage: fourtuple hosts up --machines N [--json]
-       fourtuple hosts down [--run ID] [--json]
-       fourtuple hosts list [--json]
-
-up    creates N machines, each a network namespace ft-<run>-m<k> with its own network stack,
+  description: `up    creates N machines, each a network namespace ft-<run>-m<k> with its own network stack,
       lo up and one address 198.18.0.(k+1)/16, joined by a bridge in a namespace of its own
       (ft-<run>-br), so the root namespace is untouched. Leaves the lab running and prints
       how to use it: ip netns exec ft-<run>-m0 fourtuple listen ... Needs root.
       Interrupted (Ctrl-C) while creating, it removes what it created.
 down  removes the lab --run ID, or without --run every lab not in use by a running process.
-list  lists every lab of ours on this host, with its status.
-
-Options:
-  --machines N  with up: machines, 1 to ${MACHINE_LIMITS.netns.max}
-  --run ID      with down: the run id (6 characters, as up and list print it)
-
-Example:
+list  lists every lab of ours on this host, with its status.`,
+  epilog: `Examples:
   sudo fourtuple hosts up --machines 3
-  sudo ip netns exec ft-<run>-m1 fourtuple listen --host 198.18.0.2 --port 7000`,
-  options: {
-    machines: { type: 'string', short: 'n' },
-    run: { type: 'string' },
-  },
-  positionals: true,
+  sudo ip netns exec ft-<run>-m1 fourtuple listen --host 198.18.0.2 --port 7000
+  sudo fourtuple hosts down --run <run>`,
+  args: { usage: 'up|down|list', description: 'the subcommand' },
+  options: OPTIONS,
   async run(ctx) {
     const [sub, ...extra] = ctx.positionals;
     if (sub === undefined || !(SUBCOMMANDS as readonly string[]).includes(sub)) {
@@ -190,4 +204,4 @@ Example:
     if (sub === 'down') return down(ctx);
     return list(ctx);
   },
-};
+});

@@ -1,6 +1,6 @@
 /** `fourtuple limits`: what will stop this machine first, and by how much. */
 import { isIP } from 'node:net';
-import { InvalidOptionError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import {
   DEFAULT_MEASURE_CONNECTIONS,
   DEFAULT_PRESET,
@@ -10,20 +10,13 @@ import {
   limits,
   MAX_MEASURE_CONNECTIONS,
   PRESETS,
-  type Preset,
   showBytes,
 } from '../limits/index.js';
-import {
-  choiceFlag,
-  conflicts,
-  intFlag,
-  parseBigIntFlag,
-  parseHostPort,
-  stringFlag,
-} from './_args.js';
-import type { Command, ParsedValues } from './_command.js';
+import { parseBigIntFlag, parseHostPort } from './_args.js';
+import { type CommandContext, conflicts, defineCommand } from './_command.js';
 import { groupDigits, printJson, table, wrap } from './_output.js';
-import { REPORT_OPTION, reportFlag, writeCommandReport } from './_report.js';
+import { REPORT_OPTION, writeCommandReport } from './_report.js';
+import type { Spec, Values } from './_spec.js';
 
 const FROM_IPS = { min: 1n, max: 2n ** 32n };
 const TO_COUNT = { min: 1n, max: 2n ** 48n };
@@ -53,31 +46,63 @@ function parseTo(text: string): { destinations: bigint; bothEndsLocal: boolean }
   };
 }
 
+const OPTIONS = {
+  preset: {
+    type: 'choice',
+    choices: PRESETS,
+    default: DEFAULT_PRESET,
+    description:
+      'the shape of traffic: many-ips is 254 loopback source IPs to one listener (the ' +
+      'machine as a whole), server-side has its clients elsewhere',
+  },
+  'from-ips': {
+    type: 'bigint',
+    ...FROM_IPS,
+    placeholder: 'K',
+    defaultText: '1',
+    description: 'source IP addresses',
+  },
+  to: {
+    type: 'custom',
+    placeholder: 'ENDPOINTS',
+    accepts: 'a count from 1 to 2^48 or a comma list of IP:PORT',
+    field: 'destinations',
+    description:
+      'destination ip:port endpoints: a count from 1 to 2^48, or a comma list of IP:PORT; ' +
+      'both ends count as on this machine when all are loopback',
+    parse: parseTo,
+  },
+  measure: {
+    type: 'boolean',
+    negatable: true,
+    default: true,
+    description: 'measure what one connection costs; off, memory uses reference figures',
+  },
+  connections: {
+    type: 'int',
+    min: MIN_MEASURE,
+    max: MAX_MEASURE_CONNECTIONS,
+    default: DEFAULT_MEASURE_CONNECTIONS,
+    description: 'connections the measurement opens on 127.0.0.1',
+  },
+  ...REPORT_OPTION,
+} as const satisfies Spec;
+
 /** Turns the flags into the library's options; every bad value is a one-line UsageError. */
-export function limitsOptions(values: ParsedValues): LimitsOptions {
-  conflicts(values, 'preset', 'from-ips');
-  conflicts(values, 'preset', 'to');
-  const measure = values.measure !== false;
-  if (!measure) conflicts(values, 'measure', 'connections');
-  const preset = choiceFlag<Preset>(values, 'preset', PRESETS, DEFAULT_PRESET);
+export function limitsOptions(ctx: CommandContext<Values<typeof OPTIONS>>): LimitsOptions {
+  const { values, given } = ctx;
+  conflicts(ctx, 'preset', 'from-ips');
+  conflicts(ctx, 'preset', 'to');
+  const measure = values.measure;
+  if (!measure) conflicts(ctx, 'measure', 'connections');
   const options: LimitsOptions = { measure };
-  if (values['from-ips'] !== undefined || values.to !== undefined) {
-    const fromText = stringFlag(values, 'from-ips');
-    options.fromIps = fromText === undefined ? 1n : parseBigIntFlag('from-ips', fromText, FROM_IPS);
-    const toText = stringFlag(values, 'to');
-    const to = toText === undefined ? { destinations: 1n, bothEndsLocal: true } : parseTo(toText);
+  if (given.has('from-ips') || given.has('to')) {
+    options.fromIps = values['from-ips'] ?? 1n;
+    const to = values.to ?? { destinations: 1n, bothEndsLocal: true };
     options.destinations = to.destinations;
     options.bothEndsLocal = to.bothEndsLocal;
-  } else options.preset = preset;
-  if (measure) {
-    options.connections = intFlag(
-      values,
-      'connections',
-      MIN_MEASURE,
-      MAX_MEASURE_CONNECTIONS,
-      DEFAULT_MEASURE_CONNECTIONS,
-    );
-  }
+  } else options.preset = values.preset;
+  if (measure) options.connections = values.connections;
   return options;
 }
 
@@ -139,56 +164,28 @@ export function formatLimits(r: LimitsResult): string {
   return lines.join('\n');
 }
 
-export const limitsCommand: Command = {
+export const limitsCommand = defineCommand({
   name: 'limits',
   summary: "this machine's limits, measured cost per connection, and which wall comes first",
-  help: `Usage: fourtuple limits [--preset NAME | --from-ips K --to ENDPOINTS] [--no-measure]
-                       [--connections N] [--json]
-
-Reads what bounds the number of TCP connections here (descriptors per process and system-wide,
+  description: `Reads what bounds the number of TCP connections here (descriptors per process and system-wide,
 ephemeral ports, memory, conntrack, accept backlog, TIME_WAIT), measures what one established
-loopback connection costs, and predicts the ceiling each limit implies for a shape of traffic,
-binding one first, with the command that would raise it. No command is ever run.
-
-Options:
-  --preset NAME      one-client-one-server, many-ips (default: 254 loopback source IPs to one
-                     listener, the machine as a whole) or server-side (clients elsewhere)
-  --from-ips K       source IP addresses, 1 to 2^32 (default 1)
-  --to ENDPOINTS     destination ip:port endpoints: a count from 1 to 2^48, or a comma list of
-                     IP:PORT (both ends count as on this machine when all are loopback)
-  --no-measure       skip the measurement; memory uses reference figures
-  --connections N    connections the measurement opens on 127.0.0.1, ${MIN_MEASURE} to ${MAX_MEASURE_CONNECTIONS} (default ${DEFAULT_MEASURE_CONNECTIONS})
-
-Examples:
+loopback connection costs, and predicts the ceiling each limit implies for a shape of traffic
+(--preset, or --from-ips and --to), binding one first, with the command that would raise it.
+No command is ever run.`,
+  epilog: `Examples:
   fourtuple limits                                   # the machine as a whole
   fourtuple limits --preset one-client-one-server    # one client IP, one listener
   fourtuple limits --from-ips 4 --to 127.0.0.1:8080,127.0.0.1:8081 --no-measure`,
-  options: {
-    preset: { type: 'string' },
-    'from-ips': { type: 'string' },
-    to: { type: 'string' },
-    measure: { type: 'boolean' },
-    connections: { type: 'string' },
-    ...REPORT_OPTION,
-  },
-  async run({ values, io, signal }) {
-    const options = limitsOptions(values);
-    const report = reportFlag(values);
-    let r: LimitsResult;
-    try {
-      r = await limits({ ...options, signal });
-    } catch (err) {
-      if (err instanceof InvalidOptionError && err.option === 'connections') {
-        throw new UsageError(
-          `--connections must be ${err.expected}${err.got === undefined ? '' : ` (got ${err.got})`}`,
-          'connections',
-        );
-      }
-      throw err;
-    }
+  options: OPTIONS,
+  async run(ctx) {
+    const { values, io, signal } = ctx;
+    const options = limitsOptions(ctx);
+    const report = values.report;
+    // an InvalidOptionError (connections) is named by its flag in main.ts, from the spec
+    const r = await limits({ ...options, signal });
     writeCommandReport(report, { limits: r }, io);
     if (values.json) printJson(io, r);
     else io.stdout.write(`${formatLimits(r)}\n`);
     return 0;
   },
-};
+});

@@ -4,9 +4,11 @@
  * process.exit.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { FourtupleError, InterruptedError, UsageError } from '../errors.js';
-import type { Command, Io, OptionSpec, ParsedValues } from './_command.js';
+import { FourtupleError, InterruptedError, InvalidOptionError, UsageError } from '../errors.js';
+import { type Command, type CommandContext, commandSpec, type Io } from './_command.js';
+import { parseArgv } from './_parse.js';
+import { fieldOf, resolveValues } from './_spec.js';
+import { commandHelp } from './_usage.js';
 import { cleanupCommand } from './cleanup.js';
 import { connectCommand } from './connect.js';
 import { demoCommand } from './demo.js';
@@ -36,11 +38,6 @@ export const COMMANDS: readonly Command[] = [
   reportCommand,
 ];
 
-const COMMON_OPTIONS: OptionSpec = {
-  help: { type: 'boolean', short: 'h' },
-  debug: { type: 'boolean' },
-};
-
 export function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
     version: string;
@@ -64,105 +61,6 @@ function topHelp(): string {
     '',
     'Options: -h, --help   this text     --version   print the version',
   ].join('\n');
-}
-
-function commandHelp(c: Command): string {
-  const common = [
-    '',
-    'Common options:',
-    ...(c.json === false ? [] : ['  --json      print the result object as JSON on stdout']),
-    ...(c.options.report
-      ? ['  --report F  also write the result as the report page F (self-contained HTML)']
-      : []),
-    '  --debug     show stack traces for unexpected errors',
-    '  -h, --help  this text',
-  ];
-  return `${c.help.trimEnd()}\n${common.join('\n')}`;
-}
-
-/** Maps node:util parseArgs errors to one-line usage messages. */
-function parseError(err: unknown, c: Command): UsageError {
-  const msg = err instanceof Error ? err.message : String(err);
-  const unknown = /Unknown option '([^']+)'/.exec(msg);
-  if (unknown) {
-    return new UsageError(`unknown option ${unknown[1]} (see \`fourtuple ${c.name} --help\`)`);
-  }
-  const positional = /Unexpected argument '([^']+)'/.exec(msg);
-  if (positional) {
-    return new UsageError(
-      `unexpected argument "${positional[1]}" (see \`fourtuple ${c.name} --help\`)`,
-    );
-  }
-  const needsValue = /Option '(?:-\w, )?(--[\w-]+)(?: <value>)?' argument missing/.exec(msg);
-  if (needsValue) return new UsageError(`${needsValue[1]} needs a value`);
-  const noValue = /Option '(?:-\w, )?(--[\w-]+)' does not take an argument/.exec(msg);
-  if (noValue) return new UsageError(`${noValue[1]} does not take a value`);
-  return new UsageError(msg.split('\n')[0] ?? 'bad arguments');
-}
-
-/**
- * `--ports -3` would read as an unknown option -3; join it to `--ports=-3` so the flag's own
- * validation names the accepted range.
- */
-function joinNegativeValues(args: string[], options: OptionSpec): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    const next = args[i + 1];
-    const name = a.startsWith('--') ? a.slice(2) : undefined;
-    const short =
-      !name && /^-\w$/.test(a)
-        ? Object.entries(options).find(([, o]) => o.short === a.slice(1))?.[0]
-        : undefined;
-    const key = name ?? short;
-    if (key && options[key]?.type === 'string' && next !== undefined && /^-[\d.]/.test(next)) {
-      out.push(`--${key}=${next}`);
-      i++;
-    } else out.push(a);
-  }
-  return out;
-}
-
-/** Booleans with a documented --no- form (the others reject --no-NAME as unknown). */
-const NEGATABLE = new Set(['reuseaddr', 'reuseport', 'bind-no-port', 'measure']);
-
-/**
- * What node:util parseArgs lets through and a careful CLI should not: --no-NAME for a boolean
- * that has no off form (--no-json), a boolean given both ways (--reuseaddr --no-reuseaddr), and
- * a value flag given twice (--machines 2 --machines 3, where the last silently wins).
- */
-function checkRepeats(args: readonly string[], options: OptionSpec, c: Command): void {
-  const booleans = new Map<string, boolean>();
-  const values = new Set<string>();
-  const shortName = new Map(
-    Object.entries(options)
-      .filter(([, o]) => o.short)
-      .map(([name, o]) => [o.short!, name]),
-  );
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '--') break;
-    const long = /^--(no-)?([\w-]+)(=.*)?$/.exec(a);
-    const short = /^-(\w)$/.exec(a);
-    const name = long ? long[2]! : short ? shortName.get(short[1]!) : undefined;
-    const o = name === undefined ? undefined : options[name];
-    if (!name || !o) continue;
-    const negated = Boolean(long?.[1]);
-    if (o.type === 'boolean') {
-      if (negated && !NEGATABLE.has(name)) {
-        throw new UsageError(`unknown option --no-${name} (see \`fourtuple ${c.name} --help\`)`);
-      }
-      const was = booleans.get(name);
-      if (was !== undefined && was === negated) {
-        throw new UsageError(`--${name} and --no-${name} cannot be used together`, name);
-      }
-      booleans.set(name, !negated);
-    } else if (!o.multiple) {
-      if (values.has(name)) throw new UsageError(`--${name} is given more than once`, name);
-      values.add(name);
-      if (!long?.[3]) i++; // its value is the next argument
-    }
-  }
 }
 
 export interface RunOptions {
@@ -209,31 +107,18 @@ export async function runCli(argv: string[], options: RunOptions = {}): Promise<
   }
 
   try {
-    const options: OptionSpec = {
-      ...command.options,
-      ...COMMON_OPTIONS,
-      ...(command.json === false ? {} : { json: { type: 'boolean' } }),
-    };
-    checkRepeats(rest, options, command);
-    let parsed: { values: ParsedValues; positionals: string[] };
-    try {
-      parsed = parseArgs({
-        args: joinNegativeValues(rest, options),
-        options,
-        allowPositionals: command.positionals === true,
-        strict: true,
-        allowNegative: true,
-      }) as { values: ParsedValues; positionals: string[] };
-    } catch (err) {
-      throw parseError(err, command);
-    }
-    if (parsed.values.help) {
+    const spec = commandSpec(command);
+    const { given, positionals } = parseArgv(command.name, spec, rest, Boolean(command.args));
+    if (given.get('help') === true) {
       io.stdout.write(`${commandHelp(command)}\n`);
       return 0;
     }
+    const values = resolveValues(spec, given) as CommandContext['values'];
     return await command.run({
-      values: parsed.values,
-      positionals: parsed.positionals,
+      values,
+      given: new Set(given.keys()),
+      positionals,
+      spec,
       io,
       signal,
     });
@@ -241,9 +126,11 @@ export async function runCli(argv: string[], options: RunOptions = {}): Promise<
     // Interrupted, a command can fail on the way out with whatever its cleanup met (an `ip`
     // killed by the same Ctrl-C, a closed pipe): the cause is the interruption.
     if (signal.aborted && !(err instanceof UsageError)) {
-      io.stderr.write(`fourtuple ${command.name}: interrupted\n`);
+      const why = signal.reason instanceof InterruptedError ? signal.reason : undefined;
+      // a closed stdout ends the run quietly, as it does other Unix tools
+      if (why?.signal !== 'SIGPIPE') io.stderr.write(`fourtuple ${command.name}: interrupted\n`);
       if (debug && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
-      return 130;
+      return why?.exitCode ?? 130;
     }
     return reportError(err, command, io, debug);
   }
@@ -251,9 +138,17 @@ export async function runCli(argv: string[], options: RunOptions = {}): Promise<
 
 /** Prints an error as one line (a stack only with --debug) and returns its exit code. */
 export function reportError(err: unknown, command: Command, io: Io, debug: boolean): number {
+  if (err instanceof InvalidOptionError) {
+    io.stderr.write(`fourtuple ${command.name}: ${invalidOptionMessage(err, command)}\n`);
+    return 2;
+  }
   if (err instanceof UsageError) {
     io.stderr.write(`fourtuple ${command.name}: ${err.message}\n`);
     return 2;
+  }
+  if (err instanceof InterruptedError) {
+    if (err.signal !== 'SIGPIPE') io.stderr.write(`fourtuple ${command.name}: interrupted\n`);
+    return err.exitCode;
   }
   if (err instanceof FourtupleError) {
     io.stderr.write(`fourtuple ${command.name}: error: ${err.message}\n`);
@@ -266,6 +161,16 @@ export function reportError(err: unknown, command: Command, io: Io, debug: boole
   }
   if (debug && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
   return 1;
+}
+
+/**
+ * A library option the library refused, named by the flag that sets it: the command's spec
+ * knows each option's library field (basePort -> --base-port).
+ */
+export function invalidOptionMessage(err: InvalidOptionError, command: Command): string {
+  const flag = Object.entries(command.options).find(([name, o]) => fieldOf(name, o) === err.option);
+  const got = err.got === undefined ? '' : ` (got ${err.got})`;
+  return flag ? `--${flag[0]} must be ${err.expected}${got}` : err.message;
 }
 
 /** Process entry: wires SIGINT/SIGTERM to an AbortSignal, runs, exits with the code. */
@@ -282,6 +187,15 @@ export async function runMain(): Promise<never> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A reader that leaves (`| head -c 10`) closes stdout: the next write fails with EPIPE. Like
+  // other Unix tools, stop there quietly (exit 141, 128 + SIGPIPE), cleaning up as on Ctrl-C.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    if (exitCode !== undefined) return;
+    exitCode = 141;
+    controller.abort(new InterruptedError('SIGPIPE'));
+    setTimeout(() => process.exit(141), 5000).unref();
+  });
   const code = await runCli(process.argv.slice(2), { signal: controller.signal });
   // A command that finished on microtasks alone never let the event loop turn: a SIGINT or
   // SIGTERM that arrived meanwhile is still queued. One turn runs its handler, so the exit

@@ -2,18 +2,20 @@
 import { InterruptedError, UsageError } from '../errors.js';
 import { type MaxResult, type Progress, runMax } from '../scale/coordinator.js';
 import { getNofileLimit } from '../sockets/rlimit.js';
-import { durationFlag, intFlag, parseSize, stringFlag } from './_args.js';
-import type { Command, ParsedValues } from './_command.js';
+import { defineCommand } from './_command.js';
 import { groupDigits, printJson, table, toJson } from './_output.js';
-import { REPORT_OPTION, reportFlag, writeCommandReport } from './_report.js';
-import { ALLOW_REMOTE_OPTION, allowRemoteFlag, resolveTargetFlag } from './_targets.js';
+import { REPORT_OPTION, writeCommandReport } from './_report.js';
+import { ALLOW_REMOTE_OPTION, resolveTargetFlag, TARGET_ACCEPTS, targetText } from './_targets.js';
 
 const MiB = 1024 ** 2;
 
-function countOrAuto(values: ParsedValues, flag: string, max: number): number | 'auto' | undefined {
-  const v = stringFlag(values, flag);
-  if (v === undefined || v === 'auto') return v === 'auto' ? 'auto' : undefined;
-  return intFlag(values, flag, 1, max);
+/** --target: 1 to 64 destinations, comma-separated, each checked for shape (resolved later). */
+function targetList(text: string, flag: string): string[] {
+  const items = text.split(',').map((t) => targetText(t.trim(), flag));
+  if (items.length > 64) {
+    throw new UsageError(`--${flag} takes 1 to 64 listeners (got ${items.length})`, flag);
+  }
+  return items;
 }
 
 function kb(bytes: number): string {
@@ -80,85 +82,122 @@ export function progressLine(p: Progress): string {
   return `[${p.phase}] ${groupDigits(p.established)}/${groupDigits(p.target)} established, ${groupDigits(p.rate)}/s, ${p.workers} workers, MemAvailable ${Math.round(p.memAvailableBytes / MiB)} MiB${f ? `, failures ${f}` : ''}`;
 }
 
-export const maxCommand: Command = {
+export const maxCommand = defineCommand({
   name: 'max',
   summary: 'open as many connections as the machine allows, hold, verify, say what stopped it',
-  help: `Usage: fourtuple max [--connections N|auto] [--target IP:PORT[,IP:PORT...]] [--workers W|auto]
-                     [--rate R] [--hold 10s] [--duration 120s] [--memory-floor SIZE]
-                     [--fds-per-worker N] [--window N] [--concurrency N] [--allow-remote]
-                     [--report FILE.html] [--json | --json-stream]
-
-Opens connections on loopback with fourtuple's own listeners and connectors (both ends held as
+  description: `Opens connections on loopback with fourtuple's own listeners and connectors (both ends held as
 plain descriptors in worker processes, each under its descriptor limit), holds them, checks each
 one is alive with a one-byte echo, closes them with RSTs (no TIME_WAIT left) and reports the
-peak, the rate, the memory per connection and the wall that stopped it.
-
-Options:
-  --connections N    connections to open, 1 to 10000000, or auto (default: auto, as many as
-                     memory above the floor allows)
-  --target LIST      only connect, to these listeners (IP:PORT or NAME:PORT, comma-separated):
-                     loopback only (max runs in this namespace), unless --allow-remote
-  --allow-remote     allow targets elsewhere; then --connections N and --rate R are required
-  --workers W        worker processes, 1 to 1000, or auto (default: enough for the descriptors)
-  --rate R           connects per second over all workers, 1 to 10000000 (default: unlimited)
-  --hold T           how long to hold before verifying, 0s to 1h (default 10s)
-  --duration T       bound on the ramp, 1s to 1h (default 120s)
-  --memory-floor S   stop ramping before MemAvailable falls below S (default: 10% of RAM or
-                     2G, whichever is larger), 0 to 1024G
-  --fds-per-worker N descriptor budget per worker, 64 to its RLIMIT_NOFILE (default: the limit)
-  --window N         connects in flight per worker, 1 to 4096 (default 128)
-  --concurrency N    workers ramping at once, 1 to 1000 (default: 4 x cores)
-  --json-stream      one JSON progress line per second on stdout, then the result`,
+peak, the rate, the memory per connection and the wall that stopped it. With --target it only
+connects, to listeners that are loopback (max runs in this namespace) unless --allow-remote;
+then --connections N and --rate R are required.`,
   options: {
-    connections: { type: 'string', short: 'n' },
-    target: { type: 'string' },
-    workers: { type: 'string' },
-    rate: { type: 'string' },
-    hold: { type: 'string' },
-    duration: { type: 'string' },
-    'memory-floor': { type: 'string' },
-    'fds-per-worker': { type: 'string' },
-    window: { type: 'string' },
-    concurrency: { type: 'string' },
-    'json-stream': { type: 'boolean' },
+    connections: {
+      type: 'int',
+      min: 1,
+      max: 10_000_000,
+      auto: true,
+      default: 'auto',
+      short: 'n',
+      description: 'connections to open; auto: as many as memory above the floor allows',
+    },
+    target: {
+      type: 'custom',
+      placeholder: 'LIST',
+      accepts: `1 to 64 comma-separated ${TARGET_ACCEPTS}`,
+      field: 'targets',
+      description: 'only connect, to these listeners (IP:PORT or NAME:PORT, comma-separated)',
+      parse: targetList,
+    },
+    workers: {
+      type: 'int',
+      min: 1,
+      max: 1000,
+      auto: true,
+      defaultText: 'enough for the descriptors',
+      description: 'worker processes',
+    },
+    rate: {
+      type: 'int',
+      min: 1,
+      max: 10_000_000,
+      defaultText: 'unlimited',
+      description: 'connects per second over all workers',
+    },
+    hold: {
+      type: 'duration',
+      minMs: 0,
+      maxMs: 3_600_000,
+      default: 10_000,
+      field: 'holdMs',
+      description: 'how long to hold before verifying',
+    },
+    duration: {
+      type: 'duration',
+      minMs: 1000,
+      maxMs: 3_600_000,
+      default: 120_000,
+      field: 'durationMs',
+      description: 'bound on the ramp',
+    },
+    'memory-floor': {
+      type: 'size',
+      min: 0,
+      max: 1024 ** 4,
+      field: 'memoryFloorBytes',
+      defaultText: '10% of RAM or 2G, whichever is larger',
+      description: 'stop ramping before MemAvailable falls below it',
+    },
+    'fds-per-worker': {
+      type: 'int',
+      min: 64,
+      max: { text: 'its RLIMIT_NOFILE', of: () => getNofileLimit().soft },
+      defaultText: 'the limit',
+      description: 'descriptor budget per worker',
+    },
+    window: {
+      type: 'int',
+      min: 1,
+      max: 4096,
+      default: 128,
+      description: 'connects in flight per worker',
+    },
+    concurrency: {
+      type: 'int',
+      min: 1,
+      max: 1000,
+      defaultText: '4 x cores',
+      description: 'workers ramping at once',
+    },
+    'json-stream': {
+      type: 'boolean',
+      field: false,
+      description: 'one JSON progress line per second on stdout, then the result',
+    },
     ...REPORT_OPTION,
     ...ALLOW_REMOTE_OPTION,
   },
   async run({ values, io, signal }) {
-    const connections = countOrAuto(values, 'connections', 10_000_000) ?? 'auto';
-    const workers = countOrAuto(values, 'workers', 1000);
-    const targetText = stringFlag(values, 'target');
-    const allowRemote = allowRemoteFlag(values);
-    const rate = values.rate === undefined ? undefined : intFlag(values, 'rate', 1, 10_000_000);
-    const holdMs = durationFlag(values, 'hold', 0, 3_600_000, 10_000);
-    const durationMs = durationFlag(values, 'duration', 1000, 3_600_000, 120_000);
-    const floorText = stringFlag(values, 'memory-floor');
-    const memoryFloorBytes =
-      floorText === undefined ? undefined : parseSize('memory-floor', floorText, 0, 1024 ** 4);
-    const fdsPerWorker =
-      values['fds-per-worker'] === undefined
-        ? undefined
-        : intFlag(values, 'fds-per-worker', 64, getNofileLimit().soft);
-    const window = intFlag(values, 'window', 1, 4096, 128);
-    const concurrency =
-      values.concurrency === undefined ? undefined : intFlag(values, 'concurrency', 1, 1000);
+    const { connections, workers, rate, window, concurrency } = values;
+    const allowRemote = values['allow-remote'];
+    const holdMs = values.hold;
+    const durationMs = values.duration;
+    const memoryFloorBytes = values['memory-floor'];
+    const fdsPerWorker = values['fds-per-worker'];
     if (values.json && values['json-stream']) {
       throw new UsageError('--json and --json-stream cannot be used together', 'json');
     }
     // Last, once every other flag is known good: resolve the targets and apply the policy.
     let targets: { host: string; port: number }[] | undefined;
-    if (targetText !== undefined) {
+    if (values.target !== undefined) {
       targets = [];
-      for (const t of targetText.split(',')) {
-        const r = await resolveTargetFlag('target', t.trim(), allowRemote);
+      for (const t of values.target) {
+        const r = await resolveTargetFlag('target', t, allowRemote);
         targets.push({ host: r.host, port: r.port });
       }
-      if (targets.length > 64) {
-        throw new UsageError(`--target takes 1 to 64 listeners (got ${targets.length})`, 'target');
-      }
     }
-    const report = reportFlag(values);
-    const stream = Boolean(values['json-stream']);
+    const report = values.report;
+    const stream = values['json-stream'];
     const onProgress = (p: Progress): void => {
       if (stream) io.stdout.write(`${toJson({ event: 'progress', ...p })}\n`);
       else if (io.stderrIsTTY) io.stderr.write(`\r\x1b[2K${progressLine(p)}`);
@@ -188,4 +227,4 @@ Options:
       return signal.reason instanceof InterruptedError ? signal.reason.exitCode : 130;
     return r.stoppedBy.reason === 'target' && r.dead === 0 && r.sockstat.clean ? 0 : 1;
   },
-};
+});

@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { canUseNetns, type HostsKind } from '../hosts/index.js';
+import { FREE_PORT_RANGE } from '../hosts/ports.js';
 import { proofGraph } from '../proof/graph.js';
 import {
   PROVE_LIMITS,
@@ -11,10 +12,9 @@ import {
   proveBudget,
 } from '../proof/prove.js';
 import { errnoMeaning } from '../sockets/errno.js';
-import { choiceFlag, intFlag, stringFlag } from './_args.js';
-import type { Command } from './_command.js';
+import { defineCommand } from './_command.js';
 import { groupDigits, printJson, table, wrap } from './_output.js';
-import { REPORT_OPTION, reportFlag, writeCommandReport } from './_report.js';
+import { REPORT_OPTION, writeCommandReport } from './_report.js';
 
 const g = groupDigits;
 
@@ -75,7 +75,11 @@ export function formatProof(r: ProveResult): string {
       ),
     );
   } else {
-    lines.push('verdict: mismatch');
+    lines.push(
+      r.verdict === 'error'
+        ? 'verdict: error (something failed that the proof cannot count as a refusal)'
+        : 'verdict: mismatch',
+    );
     for (const d of r.differences) lines.push(`  - ${d}`);
   }
   lines.push(
@@ -95,59 +99,84 @@ const PHASE_LABEL: Record<ProveProgress['phase'], string> = {
   close: 'closing',
 };
 
-export const proveCommand: Command = {
+/** An .svg path for --graph. */
+function svgPath(text: string, flag: string): string {
+  if (!text.endsWith('.svg')) {
+    throw new UsageError(`--${flag} must name an .svg file (got "${text}")`, flag);
+  }
+  return text;
+}
+
+export const proveCommand = defineCommand({
   name: 'prove',
   summary: 'build every possible connection among n machines x m ports, and show one more fails',
-  help: `Usage: fourtuple prove --machines N --ports M [--hosts loopback|netns] [--base-port P]
-                       [--graph FILE.svg] [--json]
-
-Proves the exact count by construction on a real network stack. Every endpoint (machine k's
+  description: `Proves the exact count by construction on a real network stack. Every endpoint (machine k's
 address, port P+j) listens; for every unordered pair of endpoints one side connects to the
 other from its own ip:port, and every endpoint connects to itself (SO_REUSEADDR and
 SO_REUSEPORT on every socket). The connections are counted on both sides and their 4-tuples
 checked; then every reverse direction and a duplicate of every connection is tried, and each
 failure is reported by errno. Everything is closed with an RST and the machines are removed.
 
-Options:
-  --machines N     machines: 1 to 254 on loopback, 1 to 64 with --hosts netns
-  --ports M        ports per machine, 1 to 1024
-                   N x M endpoints need (NM)^2 + NM file descriptors in this one process: with
-                   RLIMIT_NOFILE 20000 that is up to about 140 endpoints (refused beyond, with
-                   the numbers)
-  --hosts KIND     loopback (default): machine k is 127.0.0.(k+1) on this kernel, no setup;
-                   netns: machine k is a network namespace with 198.18.0.(k+1), all on one
-                   bridge (needs root; created for the run and removed after it, also on Ctrl-C).
-                   loopback stays the default even as root: it needs nothing and is fastest
-  --base-port P    first port, 1024 to 65536 - M (default: a block free on every machine, found at
-                   run time between 10000 and 32767)
-  --graph FILE     also draw the connections as an SVG picture (readable up to 64 endpoints)
+N x M endpoints need (NM)^2 + NM file descriptors in this one process: with RLIMIT_NOFILE
+20000 that is up to about 140 endpoints (refused beyond, with the numbers).
 
-Exit status: 0 when the count is exact and every extra attempt failed, 1 otherwise.
+Hosts: loopback (the default, even as root: it needs nothing and is fastest): machine k is
+127.0.0.(k+1) on this kernel; netns: machine k is a network namespace with 198.18.0.(k+1), all
+on one bridge (needs root; created for the run and removed after it, also on Ctrl-C).`,
+  epilog: `Exit status: 0 when the count is exact and every extra attempt failed, 1 otherwise.
 
 Example:
   fourtuple prove --machines 2 --ports 3      # 21 established; 15 reverse + 21 duplicates refused`,
   options: {
-    machines: { type: 'string', short: 'n' },
-    ports: { type: 'string', short: 'm' },
-    hosts: { type: 'string' },
-    'base-port': { type: 'string' },
-    graph: { type: 'string' },
+    hosts: {
+      type: 'choice',
+      choices: ['loopback', 'netns'],
+      default: 'loopback',
+      description: 'what a machine is: a loopback address or a network namespace',
+    },
+    machines: {
+      type: 'int',
+      min: PROVE_LIMITS.machines.loopback.min,
+      max: {
+        text: `${PROVE_LIMITS.machines.loopback.max} (${PROVE_LIMITS.machines.netns.max} with --hosts netns)`,
+        of: (v) => PROVE_LIMITS.machines[v.hosts as HostsKind].max,
+      },
+      short: 'n',
+      required: true,
+      description: 'machines',
+    },
+    ports: {
+      type: 'int',
+      ...PROVE_LIMITS.ports,
+      short: 'm',
+      placeholder: 'M',
+      required: true,
+      description: 'ports per machine',
+    },
+    'base-port': {
+      type: 'int',
+      min: PROVE_LIMITS.basePort.min,
+      max: {
+        text: `${PROVE_LIMITS.basePort.max + 1} - M`,
+        of: (v) => PROVE_LIMITS.basePort.max + 1 - Number(v.ports),
+      },
+      placeholder: 'P',
+      defaultText: `a block free on every machine, found at run time between ${FREE_PORT_RANGE.low} and ${FREE_PORT_RANGE.high}`,
+      description: 'first port',
+    },
+    graph: {
+      type: 'custom',
+      placeholder: 'FILE',
+      accepts: 'an .svg file name',
+      field: false,
+      description: 'also draw the connections as an SVG picture (readable up to 64 endpoints)',
+      parse: svgPath,
+    },
     ...REPORT_OPTION,
   },
   async run({ values, io, signal }) {
-    const hosts = choiceFlag<HostsKind>(values, 'hosts', ['loopback', 'netns'], 'loopback');
-    const ml = PROVE_LIMITS.machines[hosts];
-    const machines = intFlag(values, 'machines', ml.min, ml.max);
-    const ports = intFlag(values, 'ports', PROVE_LIMITS.ports.min, PROVE_LIMITS.ports.max);
-    const basePort =
-      values['base-port'] === undefined
-        ? undefined
-        : intFlag(values, 'base-port', PROVE_LIMITS.basePort.min, 65536 - ports);
-    const graph = stringFlag(values, 'graph');
-    if (graph !== undefined && !graph.endsWith('.svg')) {
-      throw new UsageError(`--graph must name an .svg file (got "${graph}")`, 'graph');
-    }
-    const report = reportFlag(values);
+    const { hosts, machines, ports, graph, report } = values;
+    const basePort = values['base-port'];
     const budget = proveBudget(machines, ports);
     if (!budget.ok) throw new UsageError(`cannot prove ${machines} x ${ports}: ${budget.reason}`);
     if (hosts === 'netns') {
@@ -193,4 +222,4 @@ Example:
     }
     return r.verdict === 'exact' ? 0 : 1;
   },
-};
+});

@@ -2,8 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { describeMachine, readResult, toReportInput } from '../report/index.js';
-import { stringFlag } from './_args.js';
-import type { Command } from './_command.js';
+import { defineCommand } from './_command.js';
 import { writeReportFile } from './_report.js';
 
 /** results.json -> results.html, next to it. */
@@ -11,24 +10,25 @@ export function defaultReportPath(input: string): string {
   return /\.json$/i.test(input) ? input.replace(/\.json$/i, '.html') : `${input}.html`;
 }
 
-export const reportCommand: Command = {
+export const reportCommand = defineCommand({
   name: 'report',
   summary: 'render a saved result (tour, theory, demo, prove, limits, max) as an HTML page',
-  help: `Usage: fourtuple report RESULTS.json [-o FILE.html]
-
-Renders a result saved with --json (the tour's, or one command's: theory, demo, prove, limits,
+  description: `Renders a result saved with --json (the tour's, or one command's: theory, demo, prove, limits,
 max; recognised by its fields) as one self-contained HTML page: charts, tables and the machine
-it ran on, with no network request when opened. Prints the path written.
-
-Options:
-  -o, --out FILE   where to write the page (default: RESULTS.html next to RESULTS.json)
-
-Example:
+it ran on, with no network request when opened. Prints the path written.`,
+  epilog: `Example:
   fourtuple theory --machines 2 --ports 3 --json > theory.json && fourtuple report theory.json`,
+  args: { usage: 'RESULTS.json', description: 'a result saved with --json (or --json-stream)' },
   options: {
-    out: { type: 'string', short: 'o' },
+    out: {
+      type: 'string',
+      short: 'o',
+      placeholder: 'FILE',
+      field: false,
+      defaultText: 'RESULTS.html next to RESULTS.json',
+      description: 'where to write the page',
+    },
   },
-  positionals: true,
   json: false,
   async run({ values, positionals, io }) {
     if (positionals.length !== 1) {
@@ -59,12 +59,12 @@ Example:
     const results = input.machine
       ? input
       : { ...input, machine: { ...describeMachine(), renderedHere: true } };
-    const out = stringFlag(values, 'out') ?? defaultReportPath(file);
+    const out = values.out ?? defaultReportPath(file);
     const path = writeReportFile('--out', out, results);
     io.stdout.write(`${path}\n`);
     return 0;
   },
-};
+});
 
 /** `max --json-stream` output: one JSON object per line, the result last ({"event":"result"}). */
 function lastStreamResult(text: string): unknown {

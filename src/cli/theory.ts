@@ -11,16 +11,17 @@ import {
   type TheoryResult,
   theory,
   toScientific,
+  USABLE_PORTS,
 } from '../theory/index.js';
-import { bigIntFlag, choiceFlag, conflicts } from './_args.js';
-import type { Command } from './_command.js';
+import { conflicts, defineCommand } from './_command.js';
 import { groupDigits, printJson, table, wrap } from './_output.js';
-import { REPORT_OPTION, reportFlag, writeCommandReport } from './_report.js';
+import { REPORT_OPTION, writeCommandReport } from './_report.js';
+import { requireOption } from './_spec.js';
 
 /** Abstract counts accept huge values; the bound only refuses absurd input. */
 const MACHINES = { min: 1n, max: 10n ** 40n };
 const IPS = { min: 1n, max: 2n ** 128n };
-const PORTS = { min: 1n, max: 65535n };
+const PORTS = { min: 1n, max: USABLE_PORTS };
 
 /** The human rendering of a theory result (also used by the tour). */
 export function formatTheory(r: TheoryResult, scientific = false): string {
@@ -53,56 +54,73 @@ export function formatTheory(r: TheoryResult, scientific = false): string {
   ].join('\n');
 }
 
-export const theoryCommand: Command = {
+export const theoryCommand = defineCommand({
   name: 'theory',
   summary: 'exact counts of TCP connections among n machines x m ports, every model',
-  help: `Usage: fourtuple theory --machines N --ports M [--ips-per-machine K] [--json]
-       fourtuple theory --internet [--family ipv4|ipv6] [--json]
-
-Counts the TCP connections n machines with m ports each can hold at once, under every model
-that circulates, exactly (any size), with a one-line derivation for each.
-
-Options:
-  --machines N         machines, 1 to 10^40
-  --ports M            ports per IP address, 1 to 65535
-  --ips-per-machine K  IP addresses per machine, 1 to 2^128 (default 1)
-  --internet           the whole address space: every address a machine with 65535 ports
-  --family F           with --internet: ipv4 (2^32 addresses, default) or ipv6 (2^128)
-
-Example:
-  fourtuple theory --machines 2 --ports 3      # exact: 21, popular 4-tuple answer: 36`,
+  description: `Counts the TCP connections n machines with m ports each can hold at once, under every model
+that circulates, exactly (any size), with a one-line derivation for each. With --internet:
+the whole address space, every address a machine with 65535 ports.`,
+  epilog: `Examples:
+  fourtuple theory --machines 2 --ports 3      # exact: 21, popular 4-tuple answer: 36
+  fourtuple theory --internet --family ipv6`,
   options: {
-    machines: { type: 'string', short: 'n' },
-    ports: { type: 'string', short: 'm' },
-    'ips-per-machine': { type: 'string' },
-    internet: { type: 'boolean' },
-    family: { type: 'string' },
+    machines: {
+      type: 'bigint',
+      ...MACHINES,
+      short: 'n',
+      required: 'unless --internet',
+      description: 'machines',
+    },
+    ports: {
+      type: 'bigint',
+      ...PORTS,
+      short: 'm',
+      placeholder: 'M',
+      required: 'unless --internet',
+      description: 'ports per IP address',
+    },
+    'ips-per-machine': {
+      type: 'bigint',
+      ...IPS,
+      default: 1n,
+      description: 'IP addresses per machine',
+    },
+    internet: {
+      type: 'boolean',
+      field: false,
+      description: 'the whole address space: every address a machine with 65535 ports',
+    },
+    family: {
+      type: 'choice',
+      choices: ['ipv4', 'ipv6'],
+      default: 'ipv4',
+      description: 'with --internet: ipv4 has 2^32 addresses, ipv6 2^128',
+    },
     ...REPORT_OPTION,
   },
-  async run({ values, io }) {
-    const report = reportFlag(values);
+  async run(ctx) {
+    const { values, io, given } = ctx;
+    const report = values.report;
     if (values.internet) {
-      conflicts(values, 'internet', 'machines');
-      conflicts(values, 'internet', 'ports');
-      conflicts(values, 'internet', 'ips-per-machine');
-      const family = choiceFlag<AddressFamily>(values, 'family', ['ipv4', 'ipv6'], 'ipv4');
+      conflicts(ctx, 'internet', 'machines');
+      conflicts(ctx, 'internet', 'ports');
+      conflicts(ctx, 'internet', 'ips-per-machine');
+      const family: AddressFamily = values.family;
       const r = internetTheory(family);
       if (values.json) printJson(io, r);
       else io.stdout.write(`The whole ${family} address space:\n${formatTheory(r, true)}\n`);
       writeCommandReport(report, { theory: r }, io);
       return 0;
     }
-    if (values.family !== undefined) {
-      choiceFlag(values, 'family', ['ipv4', 'ipv6'], 'ipv4');
+    if (given.has('family')) {
       throw new UsageError('--family goes with --internet (the whole address space)', 'family');
     }
-    const machines = bigIntFlag(values, 'machines', MACHINES);
-    const ports = bigIntFlag(values, 'ports', PORTS);
-    const ipsPerMachine = bigIntFlag(values, 'ips-per-machine', IPS, 1n);
-    const r = theory({ machines, ports, ipsPerMachine });
+    const machines = requireOption(ctx, 'machines');
+    const ports = requireOption(ctx, 'ports');
+    const r = theory({ machines, ports, ipsPerMachine: values['ips-per-machine'] });
     if (values.json) printJson(io, r);
     else io.stdout.write(`${formatTheory(r)}\n`);
     writeCommandReport(report, { theory: r }, io);
     return 0;
   },
-};
+});

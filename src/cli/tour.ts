@@ -15,7 +15,7 @@ import { tag } from '../result.js';
 import { runMax } from '../scale/coordinator.js';
 import { internetTheory, theory } from '../theory/index.js';
 import type { TourResult } from '../tour.js';
-import type { Command, ParsedValues } from './_command.js';
+import { defineCommand } from './_command.js';
 import { groupDigits, printJson, wrap } from './_output.js';
 import { writeReportFile } from './_report.js';
 import { formatMax, progressLine } from './max.js';
@@ -37,7 +37,7 @@ export const TOUR_PROOFS = [
 export const TOUR_MAX = { connections: 100_000, holdMs: 2000, durationMs: 30_000 } as const;
 
 /** --skip PART (repeatable, or comma-separated) as a set of known parts. */
-export function skippedParts(values: ParsedValues): Set<Part> {
+export function skippedParts(values: { skip?: string | string[] | undefined }): Set<Part> {
   const raw = values.skip;
   const given = (Array.isArray(raw) ? raw : typeof raw === 'string' ? [raw] : [])
     .flatMap((v) => v.split(','))
@@ -53,34 +53,39 @@ export function skippedParts(values: ParsedValues): Set<Part> {
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
-export const tourCommand: Command = {
+export const tourCommand = defineCommand({
   name: 'tour',
   summary: 'the whole answer for this machine (default when no command is given)',
-  help: `Usage: fourtuple [tour] [--out FILE] [--skip PART] [--json]
-
-Runs the tour on loopback, in about a minute: the theory for the seed's example (2 machines x
+  description: `Runs the tour on loopback, in about a minute: the theory for the seed's example (2 machines x
 3 ports) and for the whole IPv4 space; every demo experiment against the kernel; a proof by
 construction for 2 x 3 and 3 x 4; this machine's limits (with a measured connection cost); and
 a bounded \`max\` run (${groupDigits(TOUR_MAX.connections)} connections, held ${TOUR_MAX.holdMs / 1000} s, verified, torn down).
 Prints a short summary per part and writes the report page (one self-contained HTML file),
-printing its path at the end. Each part's own command has the full set of flags.
-
-Exit code: 0 when every part came out as predicted, 1 when one did not (a demo differed, a
-proof was not exact, a held connection was dead, or sockets were left behind).
-
-Options:
-  --out FILE    where to write the report page (default: ${DEFAULT_REPORT} here)
-  --skip PART   leave a part out (repeatable or comma-separated): ${PARTS.join(', ')}`,
+printing its path at the end. Each part's own command has the full set of flags.`,
+  epilog: `Exit code: 0 when every part came out as predicted, 1 when one did not (a demo differed, a
+proof was not exact, a held connection was dead, or sockets were left behind).`,
   options: {
-    out: { type: 'string' },
-    skip: { type: 'string', multiple: true },
+    out: {
+      type: 'string',
+      placeholder: 'FILE',
+      field: false,
+      default: DEFAULT_REPORT,
+      description: 'where to write the report page',
+    },
+    skip: {
+      type: 'string',
+      multiple: true,
+      placeholder: 'PART',
+      field: false,
+      description: `leave a part out (or several, comma-separated): ${PARTS.join(', ')}`,
+    },
   },
   async run({ values, io, signal }) {
     const skip = skippedParts(values);
     if (skip.size === PARTS.length) {
       throw new UsageError(`--skip leaves nothing to run (parts: ${PARTS.join(', ')})`, 'skip');
     }
-    const out = typeof values.out === 'string' ? values.out : DEFAULT_REPORT;
+    const out = values.out;
     if (out.trim() === '') throw new UsageError('--out needs a file name', 'out');
     signal.throwIfAborted();
     const results: TourResult = { ...tag('tour'), machine: describeMachine() };
@@ -182,4 +187,4 @@ Options:
     }
     return problems.length ? 1 : 0;
   },
-};
+});

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { commandSpec } from '../../src/cli/_command.js';
 import { COMMANDS } from '../../src/cli/main.js';
 import { cli } from '../helpers/cli.js';
 
@@ -17,6 +18,10 @@ const dir = mkdtempSync(join(tmpdir(), 'fourtuple-fuzz-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const flagNames = [...new Set(COMMANDS.flatMap((c) => Object.keys(c.options)))];
+/** Every short alias a spec declares (-n, -m, -p, -o, -h). */
+const shorts = [
+  ...new Set(COMMANDS.flatMap((c) => Object.values(commandSpec(c)).map((o) => o.short))),
+].filter((s) => s !== undefined);
 
 /** Values a flag might be given: numbers in and out of range, addresses, durations, junk. */
 const value = fc.oneof(
@@ -47,7 +52,10 @@ const token = fc.oneof(
     arbitrary: fc.tuple(fc.constantFrom(...flagNames), value).map(([f, v]) => `--${f}=${v}`),
   },
   { weight: 4, arbitrary: value },
-  { weight: 1, arbitrary: fc.constantFrom('-h', '-n', '-p', '-o', '--', '-', '--json', '--x') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(...shorts.map((s) => `-${s}`), '--', '-', '--json', '--x'),
+  },
 );
 
 const argv = fc.tuple(

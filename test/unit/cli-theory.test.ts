@@ -86,6 +86,16 @@ describe('fourtuple theory', () => {
     for (const flag of ['--machines', '--ports', '--ips-per-machine', '--internet', '--json']) {
       expect(r.stdout).toContain(flag);
     }
+    // generated from the spec: aliases, ranges, defaults, and when an option is needed
+    expect(r.stdout).toMatch(/^Usage: fourtuple theory --machines N --ports M \[options\]/);
+    expect(r.stdout).toMatch(
+      /-n, --machines N +machines \(1 to 10\^40; required unless --internet\)/,
+    );
+    expect(r.stdout).toMatch(/-m, --ports M +ports per IP address \(1 to 65535;/);
+    expect(r.stdout).toMatch(
+      /--ips-per-machine N +IP addresses per machine \(1 to 2\^128; default 1\)/,
+    );
+    expect(r.stdout).toMatch(/--family ipv4\|ipv6 [\s\S]*?\(default\s+ipv4\)/);
   });
 
   it('an unknown command exits 2', async () => {
