@@ -26,6 +26,15 @@ export function targetText(text: string, flag: string): string {
   return text;
 }
 
+/** A comma-separated list of 1 to 64 destinations, each checked for shape (resolved later). */
+export function targetList(text: string, flag: string): string[] {
+  const items = text.split(',').map((t) => targetText(t.trim(), flag));
+  if (items.length > 64) {
+    throw new UsageError(`--${flag} takes 1 to 64 listeners (got ${items.length})`, flag);
+  }
+  return items;
+}
+
 /**
  * The lab hosts a socket created in `netnsPath` may reach: the machines of the lab that
  * namespace belongs to. From anywhere else (the root namespace, another namespace) none: a lab's

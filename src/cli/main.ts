@@ -9,14 +9,17 @@ import { type Command, type CommandContext, commandSpec, type Io } from './_comm
 import { parseArgv } from './_parse.js';
 import { fieldOf, resolveValues } from './_spec.js';
 import { commandHelp } from './_usage.js';
+import { agentCommand } from './agent.js';
 import { cleanupCommand } from './cleanup.js';
 import { connectCommand } from './connect.js';
 import { demoCommand } from './demo.js';
 import { errnoCommand } from './errno.js';
 import { hostsCommand } from './hosts.js';
+import { k8sCommand } from './k8s.js';
 import { limitsCommand } from './limits.js';
 import { listenCommand } from './listen.js';
 import { maxCommand } from './max.js';
+import { mergeCommand } from './merge.js';
 import { proveCommand } from './prove.js';
 import { reportCommand } from './report.js';
 import { theoryCommand } from './theory.js';
@@ -34,6 +37,9 @@ export const COMMANDS: readonly Command[] = [
   maxCommand,
   proveCommand,
   hostsCommand,
+  agentCommand,
+  mergeCommand,
+  k8sCommand,
   cleanupCommand,
   reportCommand,
 ];

@@ -201,6 +201,8 @@ export async function startCoordinator(o: BarrierOptions): Promise<Coordinator> 
 export interface AgentLink {
   /** the common start, epoch ms */
   startAt: number;
+  /** this agent's address on the control connection (its source address towards the cluster) */
+  localAddress: string;
   /** sends this agent's result back over the control connection */
   sendResult(result: unknown): Promise<void>;
   /** resolves when the coordinator's side closes (the coordinator is gone) */
@@ -241,6 +243,7 @@ export async function joinBarrier(o: {
     socket.on('error', () => {});
     return {
       startAt,
+      localAddress: socket.localAddress ?? '',
       sendResult: (result) =>
         new Promise<void>((resolve) => {
           if (socket.destroyed) return resolve();

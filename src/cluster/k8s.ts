@@ -75,7 +75,8 @@ export function agentArgs(o: JobOptions): string[] {
     'agent',
     '--agents',
     String(o.agents),
-    ...o.targets.flatMap((t) => ['--target', t]),
+    '--target',
+    o.targets.join(','),
     '--connections',
     String(o.connections),
     '--rate',
@@ -178,6 +179,6 @@ export function k8sJob(o: JobOptions): [Service, Job] {
 /** The manifests as one multi-document YAML text for `kubectl apply -f -`. */
 export function k8sJobYaml(o: JobOptions): string {
   return k8sJob(o)
-    .map((doc) => `---\n${stringify(doc)}`)
+    .map((doc) => `---\n${stringify(doc, { aliasDuplicateObjects: false })}`)
     .join('');
 }

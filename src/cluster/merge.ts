@@ -8,6 +8,7 @@
  * it is not summed, and the result says so.
  */
 import { FourtupleError } from '../errors.js';
+import { RESULT_VERSION } from '../result.js';
 
 /** One agent's result (the last line an agent prints). */
 export interface AgentResult {
@@ -29,6 +30,8 @@ export interface AgentResult {
   /** failed connection attempts by errno name */
   failures: Record<string, number>;
   stoppedBy: string;
+  /** the agent reached its share of the plan (its run stopped at its target) */
+  reached: boolean;
   /** the agent ended with an error of its own (its message), not just a wall */
   error?: string;
 }
@@ -164,7 +167,7 @@ export function mergeAgents(results: AgentResult[], expected?: number): MergedRe
     inWindow.length === agents.length;
   return {
     kind: 'merge',
-    version: 1,
+    version: RESULT_VERSION,
     roster: {
       expected: n,
       present,

@@ -110,6 +110,7 @@ async function phases(run: Run): Promise<MaxResult> {
   const tStart = performance.now();
   await startup(state, pool, plan.workers, setupMessage(options));
   const startupMs = Math.round(performance.now() - tStart);
+  if (options.beforeRamp && !state.stopped) await options.beforeRamp();
   const { rampMs, peak } = await rampToPeak(run);
 
   state.phase = 'hold';

@@ -41,6 +41,11 @@ export interface MaxOptions {
   /** how often progress is sampled (default 1000 ms) */
   sampleMs?: number;
   signal?: AbortSignal;
+  /**
+   * Awaited once every worker is up, right before the first connect: a cluster agent waits here
+   * for the common start of all agents (its barrier). A throw ends the run; workers are torn down.
+   */
+  beforeRamp?: () => Promise<void>;
 }
 
 export type StopReason =

@@ -27,6 +27,7 @@ function agent(index: number, over: Partial<AgentResult> = {}): AgentResult {
     dead: 0,
     failures: {},
     stoppedBy: 'target',
+    reached: true,
     ...over,
   };
 }
