@@ -186,8 +186,25 @@ export async function runAgent(
   const received = [...coordinator.results.values()].filter(
     (r): r is AgentResult => (r as AgentResult | null)?.kind === 'agent',
   );
+  const barrier = await coordinator.barrier;
   await coordinator.close();
   // its own result too when it never reached the barrier (it could not send it then)
   const all = received.some((r) => r.index === o.index) ? received : [agent, ...received];
+  // agents that registered but were sent away when the barrier timed out: failed, not missing
+  if (barrier.startAt === undefined) {
+    const why = `barrier timed out: index ${barrier.missing.join(', ')} missing`;
+    for (const g of barrier.registered) {
+      if (all.some((r) => r.index === g.index)) continue;
+      all.push({
+        ...agentResult(
+          { ...o, index: g.index, pod: g.pod, node: g.node },
+          g.source,
+          clock,
+          undefined,
+          why,
+        ),
+      });
+    }
+  }
   return { agent, merged: mergeAgents(all, o.agents) };
 }
