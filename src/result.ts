@@ -9,7 +9,7 @@
 export const RESULT_VERSION = 1;
 
 /** Every kind of result, one per command that produces one (the tour's combines the others). */
-export const RESULT_KINDS = ['theory', 'demo', 'prove', 'limits', 'max', 'tour'] as const;
+export const RESULT_KINDS = ['theory', 'demo', 'prove', 'limits', 'max', 'tour', 'merge'] as const;
 export type ResultKind = (typeof RESULT_KINDS)[number];
 
 /** The tag every result carries. */

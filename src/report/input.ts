@@ -74,6 +74,8 @@ export function toReportInput(result: AnyResult): ReportInput {
       return { limits: result };
     case 'max':
       return { max: result };
+    case 'merge':
+      return { cluster: result };
     case 'tour': {
       const { theory, experiments, proof, limits, max, machine } = result;
       return {

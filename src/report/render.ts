@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { MODEL_ORDER } from '../theory/index.js';
 import { type ChartSpec, CLIENT_SCRIPT } from './charts.js';
 import { esc, grouped, inlineJson } from './html.js';
+import { clusterSection } from './sections/cluster.js';
 import { card, resetChartIds, type Section } from './sections/common.js';
 import { experimentsSection } from './sections/experiments.js';
 import { formatDate, machineSection } from './sections/machine.js';
@@ -103,6 +104,7 @@ function sectionsOf(results: ReportInput): Section[] {
   const proofs = proofList(results.proof);
   if (proofs.length) sections.push(proofSection(proofs));
   if (results.max) sections.push(practiceSection(results.max, results.limits));
+  if (results.cluster) sections.push(clusterSection(results.cluster));
   if (results.machine || results.limits) {
     sections.push(machineSection(results.machine, results.limits));
   }

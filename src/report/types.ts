@@ -4,6 +4,7 @@
  * src/cli/_output.ts writes every bigint as a decimal string). The report keeps no copy of any
  * result's shape: a field a result gains or loses is a compile error here.
  */
+import type { MergedResult } from '../cluster/merge.js';
 import type { DemoResult } from '../experiments/index.js';
 import type { LimitsResult } from '../limits/index.js';
 import type { ProveResult } from '../proof/index.js';
@@ -56,6 +57,7 @@ export interface ResultByKind {
   limits: LimitsResult;
   max: MaxResult;
   tour: TourResult;
+  merge: MergedResult;
 }
 
 /** Any result, live or saved: what `fourtuple report` reads after checking its tag. */
@@ -71,5 +73,7 @@ export interface ReportInput {
   proof?: ProofInput | readonly ProofInput[];
   limits?: LimitsInput;
   max?: MaxInput;
+  /** a cluster run's merged result (`fourtuple agent` 0, `fourtuple merge`) */
+  cluster?: Wire<MergedResult>;
   machine?: MachineInfo;
 }
