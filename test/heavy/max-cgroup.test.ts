@@ -3,12 +3,13 @@
  * reads the process's own cgroup (MemAvailable is the machine's), and workers whose coordinator
  * is gone leave without a stack trace. Root and the v1 memory controller (this machine's) only.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readOwnCgroupMemory } from '../../src/limits/cgroup.js';
 import { BIN } from '../helpers/cli.js';
+import { freePort } from '../helpers/ports.js';
 
 const own = readOwnCgroupMemory();
 const LIMIT = 768 * 1024 * 1024;
@@ -44,6 +45,47 @@ describe('max in a 768 MiB memory cgroup', () => {
         expect(Number(readFileSync(join(cg, 'memory.failcnt'), 'utf8'))).toBe(0);
         expect(readFileSync(join(cg, 'cgroup.procs'), 'utf8').trim()).toBe('');
       } finally {
+        rmdirSync(cg);
+      }
+    },
+    120_000,
+  );
+
+  it.skipIf(process.getuid?.() !== 0 || own?.version !== 1)(
+    'a cluster agent in a 128 MiB cgroup (a small pod) stops on the guard, its connections alive, never reaching the limit',
+    async () => {
+      const port = await freePort();
+      const server = spawn(
+        process.execPath,
+        [BIN, 'listen', '--host', '127.0.0.1', '--port', String(port), '--backlog', '4096'],
+        { stdio: 'ignore' },
+      );
+      const cg = join('/sys/fs/cgroup/memory', own!.cgroup, `fourtuple-agent-${process.pid}`);
+      mkdirSync(cg);
+      try {
+        await new Promise((r) => setTimeout(r, 1000));
+        writeFileSync(join(cg, 'memory.limit_in_bytes'), String(128 * 1024 * 1024));
+        const control = await freePort();
+        const r = spawnSync(
+          'sh',
+          [
+            '-c',
+            `echo $$ > ${cg}/cgroup.procs && exec "${process.execPath}" ${BIN} agent --index 0 --agents 1 --target 127.0.0.1:${port} --connections 19000 --hold 1s --coordinator 127.0.0.1:${control} --listen 127.0.0.1`,
+          ],
+          { encoding: 'utf8', timeout: 110_000 },
+        );
+        expect(r.signal, r.stderr).toBe(null);
+        const [agent] = r.stdout
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l));
+        expect(agent.stoppedBy).toMatch(/^memory-guard: .*memory cgroup's headroom/);
+        expect(agent.established).toBeGreaterThan(1000);
+        expect(agent.established).toBeLessThan(19_000);
+        expect(agent.alive).toBe(agent.established);
+        expect(Number(readFileSync(join(cg, 'memory.failcnt'), 'utf8'))).toBe(0);
+      } finally {
+        server.kill('SIGKILL');
         rmdirSync(cg);
       }
     },
