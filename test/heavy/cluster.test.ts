@@ -3,7 +3,7 @@
  * of its own (its own address, its own ip_local_port_range, JOB_COMPLETION_INDEX set exactly as
  * Kubernetes sets it), and one server (`fourtuple listen`) in another namespace of the same lab.
  */
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { AgentResult, MergedResult } from '../../src/cluster/merge.js';
 import { createLab, execIn, type Lab, spawnIn } from '../../src/hosts/index.js';
@@ -216,6 +216,32 @@ describeNetns('a simulated cluster of 8 agents', () => {
     // merge from the agents' own lines, without agent 0 (as if the coordinator had died too)
     const own = agents.slice(1).flatMap((a) => lines(a)) as AgentResult[];
     expect(own.map((a) => a.index)).toEqual([1, 2, 4, 5, 6, 7]);
+  }, 120_000);
+
+  it('kill -9 of agent 0 (the coordinator) during the hold: the others finish, and `fourtuple merge` of their own lines names index 0 missing', async () => {
+    running.length = 0;
+    const agents = Array.from({ length: AGENTS }, (_, i) => startAgent(i));
+    for (let k = 0; k < 200 && (await serverEstablished()) < 6000; k++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    agents[0]!.proc.kill('SIGKILL');
+    await Promise.all(agents.map((a) => a.exited));
+    const text = agents
+      .slice(1)
+      .map((a) => a.stdout.replace(/^/gm, `[pod/ft-sim-${a.index}-x/agent] `))
+      .join('\n');
+    const merge = spawnSync(process.execPath, [BIN, 'merge', '-', '--agents', '8', '--json'], {
+      input: text,
+      encoding: 'utf8',
+    });
+    expect(merge.status).toBe(1);
+    const m = JSON.parse(merge.stdout) as MergedResult;
+    expect(m.verdict).toBe('partial');
+    expect(m.roster.missing).toEqual([0]);
+    expect(m.agents.map((a) => a.index)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(m.totals.established).toBe(
+      6 * PER_AGENT + m.agents.find((a) => a.index === 7)!.established,
+    );
   }, 120_000);
 
   it('a missing agent: the barrier times out, names it, and every agent ends (nothing hangs)', async () => {
