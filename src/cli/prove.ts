@@ -12,6 +12,7 @@ import {
   proveBudget,
 } from '../proof/prove.js';
 import { errnoMeaning } from '../sockets/errno.js';
+import { MODEL_FORMULA, MODEL_LABEL } from '../theory/models.js';
 import { defineCommand } from './_command.js';
 import { groupDigits, printJson, table, wrap } from './_output.js';
 import { REPORT_OPTION, writeCommandReport } from './_report.js';
@@ -37,13 +38,18 @@ export function formatProof(r: ProveResult): string {
   const est = r.established;
   const vs = (v: bigint): string =>
     v === est ? '= established' : v > est ? `${g(v - est)} more` : `${g(est - v)} fewer`;
-  const rows: [string, string, bigint][] = [
-    ['socket analogy', 'floor(nm/2)', r.models.socketAnalogy],
-    ['best with servers', 'nm-2', r.models.serverBest],
-    ['exact, no self', 'nm(nm-1)/2', r.models.exactWithoutSelf],
-    ['exact', 'nm(nm+1)/2', r.models.exact],
-    ['popular 4-tuple', '(nm)^2', r.models.orderedTuples],
-  ];
+  const shown = [
+    'socketAnalogy',
+    'serverBest',
+    'exactWithoutSelf',
+    'exact',
+    'orderedTuples',
+  ] as const;
+  const rows: [string, string, bigint][] = shown.map((k) => [
+    MODEL_LABEL[k],
+    MODEL_FORMULA[k],
+    r.models[k],
+  ]);
   const t = r.timings;
   const refused = Object.keys(r.attemptsRefused);
   const lines = [

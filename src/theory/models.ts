@@ -58,6 +58,20 @@ export const MODEL_LABEL: Readonly<Record<ModelName, string>> = {
   orderedTuples: 'popular 4-tuple',
 };
 
+/**
+ * Each model's count as a short formula in n machines and m ports (one IP per machine), as the
+ * proof's table prints it beside the count. Kept with the counts so the two cannot disagree.
+ */
+export const MODEL_FORMULA: Readonly<Record<ModelName, string>> = {
+  socketAnalogy: 'floor(nm/2)',
+  serverStar: 'm(n-1)',
+  serverBest: 'max(m(n-1), nm-2)',
+  betweenMachines: 'C(n,2) m^2',
+  exactWithoutSelf: 'nm(nm-1)/2',
+  exact: 'nm(nm+1)/2',
+  orderedTuples: '(nm)^2',
+};
+
 /** One line per model: how the count is derived, in words a reader can check. */
 export const MODEL_DERIVATION: Readonly<Record<ModelName, string>> = {
   socketAnalogy: 'floor(N/2): each port is a plug that takes one cable, so endpoints pair off',

@@ -1,7 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parsePortRange } from '../../src/limits/procfs.js';
-import { countModels, internetTheory, theory, toScientific } from '../../src/theory/index.js';
+import {
+  countModels,
+  internetTheory,
+  MODEL_FORMULA,
+  MODEL_ORDER,
+  theory,
+  toScientific,
+} from '../../src/theory/index.js';
 
 const big = (max: bigint) => fc.bigInt({ min: 1n, max });
 
@@ -144,5 +151,35 @@ describe('toScientific', () => {
     expect(toScientific(123456n, 3)).toBe('1.23e+5');
     expect(toScientific(2n ** 96n, 4)).toBe('7.923e+28');
     expect(toScientific(42n, 4)).toBe('42');
+  });
+});
+
+describe('MODEL_FORMULA: the formula each table prints beside a count', () => {
+  /** The formula as JavaScript: C(n,2), nm, m(…), ^2, floor, max. */
+  function evaluate(formula: string, n: number, m: number): number {
+    const js = formula
+      .replaceAll('C(n,2)', '(n*(n-1)/2)')
+      .replaceAll('nm', '(n*m)')
+      .replaceAll('m(', 'm*(')
+      .replaceAll(')(', ')*(')
+      .replaceAll(') m', ')*m')
+      .replaceAll('^2', '**2')
+      .replaceAll('floor(', 'Math.floor(')
+      .replaceAll('max(', 'Math.max(');
+    return new Function('n', 'm', `return ${js}`)(n, m) as number;
+  }
+
+  it('gives the same count as the model for n >= 2 machines of one IP (the proof of 5 x 1 included)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 60 }), fc.integer({ min: 1, max: 60 }), (n, m) => {
+        const counts = countModels({ machines: BigInt(n), ports: BigInt(m), ipsPerMachine: 1n });
+        for (const k of MODEL_ORDER) {
+          expect(evaluate(MODEL_FORMULA[k], n, m), `${k} at n=${n}, m=${m}`).toBe(
+            Number(counts[k]),
+          );
+        }
+      }),
+    );
+    expect(evaluate(MODEL_FORMULA.serverBest, 5, 1)).toBe(4);
   });
 });
