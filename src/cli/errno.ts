@@ -16,17 +16,24 @@ export const errnoCommand = defineCommand({
     if (positionals.length === 0) {
       throw new UsageError('give an errno name or number, e.g. `fourtuple errno EADDRINUSE`');
     }
+    // every one is answered; the unknown ones as unknown (and the exit code says so)
     const infos = positionals.map((p) => lookupErrno(p));
-    const k = infos.findIndex((i) => !i.known);
-    if (k >= 0) {
-      const asked = positionals[k]!.trim();
-      const what = /^\d+$/.test(asked) ? `errno number ${asked}` : `errno "${asked}"`;
-      throw new UsageError(
-        `unknown ${what} (give a name like EADDRINUSE or a number like 98, as listed in errno(3))`,
-      );
-    }
+    const unknown = positionals.filter((_, k) => !infos[k]!.known).map((p) => p.trim());
     if (values.json) printJson(io, infos.length === 1 ? infos[0] : infos);
-    else for (const i of infos) io.stdout.write(`${i.name} (${i.number}): ${i.meaning}\n`);
+    else {
+      infos.forEach((i, k) => {
+        const asked = positionals[k]!.trim();
+        io.stdout.write(
+          i.known ? `${i.name} (${i.number}): ${i.meaning}\n` : `${asked}: unknown errno\n`,
+        );
+      });
+    }
+    if (unknown.length > 0) {
+      io.stderr.write(
+        `fourtuple errno: unknown: ${unknown.join(', ')} (give a name like EADDRINUSE or a number like 98, as listed in errno(3))\n`,
+      );
+      return 2;
+    }
     return 0;
   },
 });

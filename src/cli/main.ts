@@ -87,6 +87,10 @@ export async function runCli(argv: string[], options: RunOptions = {}): Promise<
   };
   const signal = options.signal ?? new AbortController().signal;
   const debug = argv.includes('--debug');
+  // --json asked for a JSON answer on stdout: a failure is one too, so a script reading stdout
+  // sees it ({"error": {"code", "message"}}), beside the usual line on stderr. Known once the
+  // flags are parsed (a `--json` that is another flag's missing value is not one).
+  let jsonOut = false;
 
   const first = argv[0];
   if (first === '--help' || first === '-h' || first === 'help') {
@@ -115,6 +119,7 @@ export async function runCli(argv: string[], options: RunOptions = {}): Promise<
   try {
     const spec = commandSpec(command);
     const { given, positionals } = parseArgv(command.name, spec, rest, Boolean(command.args));
+    jsonOut = given.get('json') === true || given.get('json-stream') === true;
     if (given.get('help') === true) {
       io.stdout.write(`${commandHelp(command)}\n`);
       return 0;
@@ -138,8 +143,23 @@ export async function runCli(argv: string[], options: RunOptions = {}): Promise<
       if (debug && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
       return why?.exitCode ?? 130;
     }
-    return reportError(err, command, io, debug);
+    const code = reportError(err, command, io, debug);
+    if (jsonOut && code !== 0) io.stdout.write(`${jsonError(err, command, code)}\n`);
+    return code;
   }
+}
+
+/** A failure as the JSON object --json prints on stdout: its stable code and its message. */
+export function jsonError(err: unknown, command: Command, exitCode: number): string {
+  const code =
+    err instanceof FourtupleError ? err.code : exitCode === 2 ? 'FOURTUPLE_USAGE' : 'UNEXPECTED';
+  const message =
+    err instanceof InvalidOptionError
+      ? invalidOptionMessage(err, command)
+      : err instanceof Error
+        ? err.message.split('\n')[0]
+        : String(err);
+  return JSON.stringify({ error: { code, message, exitCode } });
 }
 
 /** Prints an error as one line (a stack only with --debug) and returns its exit code. */

@@ -341,7 +341,6 @@ describe('bad input exits 2 with one line naming the flag', () => {
     [['listen', '--backlog', '0'], /--backlog must be an integer from 1 to 65535/],
     [['listen', '--bogus'], /unknown option --bogus/],
     [['errno'], /give an errno name or number/],
-    [['errno', 'ENOTATHING'], /unknown errno "ENOTATHING"/],
   ])('fourtuple %j', (argv, message) => {
     const r = cliProcess(argv);
     expect(r.code).toBe(2);
@@ -353,6 +352,32 @@ describe('bad input exits 2 with one line naming the flag', () => {
 });
 
 describe('fourtuple errno', () => {
+  it('answers every name or number given, the unknown ones as unknown, and exits 2 when one is', () => {
+    const r = cliProcess(['errno', 'ECONNREFUSED', '110', 'emfile', '0', 'ENOTATHING']);
+    expect(r.code).toBe(2);
+    expect(r.stdout.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(/^ECONNREFUSED \(111\): nothing is listening/),
+      expect.stringMatching(/^ETIMEDOUT \(110\): /),
+      expect.stringMatching(/^EMFILE \(24\): /),
+      '0: unknown errno',
+      'ENOTATHING: unknown errno',
+    ]);
+    expect(r.stderr).toMatch(/^fourtuple errno: unknown: 0, ENOTATHING \(give a name like/);
+  });
+
+  it('a failure under --json is also a JSON object on stdout, for scripts that read stdout', () => {
+    const r = cliProcess(['theory', '--machines', '0', '--ports', '3', '--json']);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout)).toEqual({
+      error: {
+        code: 'FOURTUPLE_USAGE',
+        message: '--machines must be an integer from 1 to 10^40 (got 0)',
+        exitCode: 2,
+      },
+    });
+    expect(r.stderr).toMatch(/--machines must be/);
+  });
+
   it('`fourtuple errno 98` prints EADDRINUSE and its meaning', () => {
     const r = cliProcess(['errno', '98']);
     expect(r.code).toBe(0);
