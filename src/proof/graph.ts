@@ -15,10 +15,20 @@ export interface GraphInput {
   title?: string;
 }
 
-const SIZE = 840;
-const CX = SIZE / 2;
-const CY = SIZE / 2 + 20;
+/**
+ * Layout, from the circle outwards: endpoints on radius R, self-loops just outside them, the port
+ * labels outside the loops (never under an edge), the machine's arc, then its name; the canvas is
+ * wide enough that a label at 3 or 9 o'clock never reaches its edge.
+ */
 const R = 300;
+const LABEL_ROOM = 230;
+const WIDTH = 2 * (R + LABEL_ROOM);
+const HEIGHT = 2 * (R + 110) + 60;
+const CX = WIDTH / 2;
+const CY = HEIGHT / 2 + 10;
+const PORT_R = R + 30;
+const ARC_R = R + 48;
+const NAME_R = R + 66;
 const COLOURS = [
   '#1f77b4',
   '#d62728',
@@ -50,11 +60,22 @@ interface Node {
   angle: number;
 }
 
-/** The SVG document for a proof's connections. */
-export function proofGraph(input: GraphInput): string {
+interface Layout {
+  n: number;
+  m: number;
+  gap: number;
+  slots: number;
+  nodes: Node[];
+  byLabel: Map<string, Node>;
+  nodeR: number;
+}
+
+const colour = (k: number): string => COLOURS[k % COLOURS.length]!;
+const at = (a: number, r: number): [number, number] => [CX + r * Math.cos(a), CY + r * Math.sin(a)];
+
+function layout(input: GraphInput): Layout {
   const n = input.machineList.length;
   const m = Number(input.ports);
-  const N = n * m;
   const gap = n > 1 ? Math.max(1, Math.round(m / 4)) : 0;
   const slots = n * (m + gap);
   const nodes: Node[] = [];
@@ -62,66 +83,56 @@ export function proofGraph(input: GraphInput): string {
   input.machineList.forEach((mach, k) => {
     for (let j = 0; j < m; j++) {
       const angle = (2 * Math.PI * (k * (m + gap) + j + 0.5)) / slots - Math.PI / 2;
+      const [x, y] = at(angle, R);
       const node: Node = {
         label: `${mach.address}:${input.basePort + j}`,
         machine: k,
-        x: CX + R * Math.cos(angle),
-        y: CY + R * Math.sin(angle),
+        x,
+        y,
         angle,
       };
       nodes.push(node);
       byLabel.set(node.label, node);
     }
   });
+  const N = n * m;
+  return { n, m, gap, slots, nodes, byLabel, nodeR: N <= 16 ? 7 : N <= 40 ? 5 : 4 };
+}
 
-  const colour = (k: number): string => COLOURS[k % COLOURS.length]!;
-  const pairs = input.connections.filter((c) => c.a !== c.b);
-  const selfs = input.connections.filter((c) => c.a === c.b);
-  const opacity = Math.min(0.7, Math.max(0.12, 60 / Math.max(1, pairs.length)));
-  const nodeR = N <= 16 ? 7 : N <= 40 ? 5 : 4;
-  const out: string[] = [];
-  out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${SIZE} ${SIZE + 40}" width="${SIZE}" height="${SIZE + 40}" font-family="system-ui, sans-serif">`,
-  );
-  out.push('<rect width="100%" height="100%" fill="#ffffff"/>');
-  const title =
-    input.title ??
-    `${n} machine${n === 1 ? '' : 's'} x ${m} port${m === 1 ? '' : 's'}: ${input.connections.length} connections (${pairs.length} between endpoints, ${selfs.length} self)`;
-  out.push(
-    `<text x="${CX}" y="28" text-anchor="middle" font-size="18" fill="#222">${esc(title)}</text>`,
-  );
-
-  // machines: an arc behind each group, and its label
-  out.push('<g class="machines">');
-  for (let k = 0; k < n; k++) {
+/** An arc behind each machine's endpoints, and its name and address beyond it. */
+function machinesSvg(input: GraphInput, l: Layout): string[] {
+  const out = ['<g class="machines">'];
+  for (let k = 0; k < l.n; k++) {
     const mach = input.machineList[k]!;
-    const a0 = (2 * Math.PI * (k * (m + gap))) / slots - Math.PI / 2;
-    const a1 = (2 * Math.PI * (k * (m + gap) + m)) / slots - Math.PI / 2;
-    const ra = R + 18;
-    const large = a1 - a0 > Math.PI ? 1 : 0;
-    const p = (a: number, r: number): string =>
-      `${f(CX + r * Math.cos(a))} ${f(CY + r * Math.sin(a))}`;
+    const a0 = (2 * Math.PI * (k * (l.m + l.gap))) / l.slots - Math.PI / 2;
+    const a1 = (2 * Math.PI * (k * (l.m + l.gap) + l.m)) / l.slots - Math.PI / 2;
+    const p = (a: number): string => at(a, ARC_R).map(f).join(' ');
     const arc =
-      n === 1
-        ? `<circle cx="${CX}" cy="${CY}" r="${ra}" fill="none" stroke="${colour(k)}" stroke-width="6" stroke-opacity="0.35"/>`
-        : `<path d="M ${p(a0, ra)} A ${ra} ${ra} 0 ${large} 1 ${p(a1, ra)}" fill="none" stroke="${colour(k)}" stroke-width="6" stroke-opacity="0.35" stroke-linecap="round"/>`;
+      l.n === 1
+        ? `<circle cx="${CX}" cy="${CY}" r="${ARC_R}" fill="none" stroke="${colour(k)}" stroke-width="6" stroke-opacity="0.35"/>`
+        : `<path d="M ${p(a0)} A ${ARC_R} ${ARC_R} 0 ${a1 - a0 > Math.PI ? 1 : 0} 1 ${p(a1)}" fill="none" stroke="${colour(k)}" stroke-width="6" stroke-opacity="0.35" stroke-linecap="round"/>`;
     const mid = (a0 + a1) / 2;
-    const lx = CX + (R + 52) * Math.cos(mid);
-    const ly = CY + (R + 52) * Math.sin(mid);
+    const [lx, ly] = at(mid, NAME_R);
     const anchor = Math.abs(Math.cos(mid)) < 0.3 ? 'middle' : Math.cos(mid) > 0 ? 'start' : 'end';
+    // below the circle the text hangs under its point, above it sits on it
+    const dy = Math.sin(mid) > 0.3 ? 14 : Math.sin(mid) < -0.3 ? -4 : 5;
     out.push(
-      `<g class="machine" data-name="${esc(mach.name)}">${arc}<text x="${f(lx)}" y="${f(ly)}" text-anchor="${anchor}" font-size="14" fill="${colour(k)}"><tspan font-weight="bold">${esc(mach.name)}</tspan> ${esc(mach.address)}</text></g>`,
+      `<g class="machine" data-name="${esc(mach.name)}">${arc}<text x="${f(lx)}" y="${f(ly + dy)}" text-anchor="${anchor}" font-size="15" fill="${colour(k)}"><tspan font-weight="bold">${esc(mach.name)}</tspan> ${esc(mach.address)}</text></g>`,
     );
   }
   out.push('</g>');
+  return out;
+}
 
-  // connections between distinct endpoints: curves bent towards the centre
-  out.push(
+/** Connections between distinct endpoints: curves bent towards the centre. */
+function edgesSvg(pairs: GraphInput['connections'], l: Layout): string[] {
+  const opacity = Math.min(0.7, Math.max(0.12, 60 / Math.max(1, pairs.length)));
+  const out = [
     `<g class="edges" fill="none" stroke-opacity="${opacity.toFixed(2)}" stroke-width="1.2">`,
-  );
+  ];
   for (const c of pairs) {
-    const a = byLabel.get(c.a);
-    const b = byLabel.get(c.b);
+    const a = l.byLabel.get(c.a);
+    const b = l.byLabel.get(c.b);
     if (!a || !b) continue;
     const qx = CX + ((a.x + b.x) / 2 - CX) * 0.35;
     const qy = CY + ((a.y + b.y) / 2 - CY) * 0.35;
@@ -131,41 +142,55 @@ export function proofGraph(input: GraphInput): string {
     );
   }
   out.push('</g>');
+  return out;
+}
 
-  // self-connections: a small loop just outside the endpoint
-  out.push('<g class="loops" fill="none" stroke-width="1.5">');
+/** Self-connections (a small loop just outside the endpoint), the endpoints, their ports. */
+function endpointsSvg(selfs: GraphInput['connections'], l: Layout): string[] {
+  const out = ['<g class="loops" fill="none" stroke-width="1.5">'];
+  const lr = l.nodeR + 3;
   for (const c of selfs) {
-    const a = byLabel.get(c.a);
+    const a = l.byLabel.get(c.a);
     if (!a) continue;
-    const lr = nodeR + 3;
-    const x = CX + (R + nodeR + lr - 2) * Math.cos(a.angle);
-    const y = CY + (R + nodeR + lr - 2) * Math.sin(a.angle);
+    const [x, y] = at(a.angle, R + l.nodeR + lr - 2);
     out.push(
       `<circle class="loop" cx="${f(x)}" cy="${f(y)}" r="${lr}" stroke="${colour(a.machine)}"><title>${esc(c.a)} connected to itself</title></circle>`,
     );
   }
-  out.push('</g>');
-
-  // endpoints, on top
-  out.push('<g class="endpoints" stroke="#fff" stroke-width="1.5">');
-  for (const node of nodes) {
+  out.push('</g>', '<g class="endpoints" stroke="#fff" stroke-width="1.5">');
+  for (const node of l.nodes) {
     out.push(
-      `<circle class="endpoint" cx="${f(node.x)}" cy="${f(node.y)}" r="${nodeR}" fill="${colour(node.machine)}"><title>${esc(node.label)}</title></circle>`,
+      `<circle class="endpoint" cx="${f(node.x)}" cy="${f(node.y)}" r="${l.nodeR}" fill="${colour(node.machine)}"><title>${esc(node.label)}</title></circle>`,
     );
   }
   out.push('</g>');
-  if (N <= 32) {
-    out.push('<g class="ports" font-size="10" fill="#333" text-anchor="middle">');
-    for (const node of nodes) {
-      const x = CX + (R - 18) * Math.cos(node.angle);
-      const y = CY + (R - 18) * Math.sin(node.angle) + 3;
-      out.push(`<text x="${f(x)}" y="${f(y)}">${esc(node.label.split(':').pop()!)}</text>`);
+  if (l.nodes.length <= 32) {
+    out.push('<g class="ports" font-size="12" fill="#333" text-anchor="middle">');
+    for (const node of l.nodes) {
+      const [x, y] = at(node.angle, PORT_R);
+      out.push(`<text x="${f(x)}" y="${f(y + 4)}">${esc(node.label.split(':').pop()!)}</text>`);
     }
     out.push('</g>');
   }
-  out.push(
-    `<text x="${CX}" y="${SIZE + 28}" text-anchor="middle" font-size="12" fill="#555">each curve is one TCP connection (an unordered pair of endpoints); each small loop is an endpoint connected to itself</text>`,
-  );
-  out.push('</svg>');
-  return `${out.join('\n')}\n`;
+  return out;
+}
+
+/** The SVG document for a proof's connections. */
+export function proofGraph(input: GraphInput): string {
+  const l = layout(input);
+  const pairs = input.connections.filter((c) => c.a !== c.b);
+  const selfs = input.connections.filter((c) => c.a === c.b);
+  const title =
+    input.title ??
+    `${l.n} machine${l.n === 1 ? '' : 's'} x ${l.m} port${l.m === 1 ? '' : 's'}: ${input.connections.length} connections (${pairs.length} between endpoints, ${selfs.length} self)`;
+  return `${[
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${HEIGHT}" width="${WIDTH}" height="${HEIGHT}" font-family="system-ui, sans-serif">`,
+    '<rect width="100%" height="100%" fill="#ffffff"/>',
+    `<text x="${CX}" y="28" text-anchor="middle" font-size="18" fill="#222">${esc(title)}</text>`,
+    ...machinesSvg(input, l),
+    ...edgesSvg(pairs, l),
+    ...endpointsSvg(selfs, l),
+    `<text x="${CX}" y="${HEIGHT - 12}" text-anchor="middle" font-size="12" fill="#555">each curve is one TCP connection (an unordered pair of endpoints); each small loop is an endpoint connected to itself</text>`,
+    '</svg>',
+  ].join('\n')}\n`;
 }

@@ -20,7 +20,8 @@ interface GraphData {
 
 /** The graph from the connections the proof listed, endpoints grouped by machine. */
 function listedGraph(p: ProofInput, connections: NonNullable<ProofInput['connections']>) {
-  const byIp = new Map(p.machineList.map((m, i) => [m.address, `machine ${i + 1}`] as const));
+  // machines named as the CLI and the result name them (m0, m1, ...), with their address
+  const byIp = new Map(p.machineList.map((m) => [m.address, `${m.name} ${m.address}`] as const));
   const edges = connections.map((c) => ({ from: c.a, to: c.b }));
   const ids = [...new Set(edges.flatMap((c) => [c.from, c.to]))];
   const endpoints = ids
@@ -38,8 +39,8 @@ function completeGraph(machines: number, perMachine: number): GraphData {
   for (let m = 0; m < machines; m++) {
     for (let e = 0; e < perMachine; e++) {
       endpoints.push({
-        id: `m${m + 1}:p${e + 1}`,
-        machine: `machine ${m + 1}`,
+        id: `m${m}:p${e + 1}`,
+        machine: `m${m}`,
         label: `p${e + 1}`,
       });
     }
