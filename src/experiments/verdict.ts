@@ -1,5 +1,5 @@
 /** A prediction against what the kernel did: the one comparison that decides `matches`. */
-import type { Prediction } from './catalogue.js';
+import type { Prediction } from './spec.js';
 import type { Observation } from './types.js';
 
 /** Which of the predicted same-port and different-port groups the source ports bear out. */
