@@ -5,11 +5,11 @@
  * reuseaddr_ports_exhausted.c), independently of the catalogue's predictions; and the
  * namespace is gone afterwards.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { expect, it } from 'vitest';
 import { CATALOGUE, type DemoResult, runExperiments } from '../../src/experiments/index.js';
 import { parseNetnsList } from '../../src/hosts/index.js';
-import { cli } from '../helpers/cli.js';
+import { BIN, cli } from '../helpers/cli.js';
 import { describeNetns } from '../helpers/netns.js';
 
 function namespaces(): string[] {
@@ -92,6 +92,27 @@ describeNetns('the port rules when ports run out', () => {
       expect(o('bind-zero').established).toBe(8);
     }
   });
+
+  const hasSetpriv = spawnSync('setpriv', ['--version']).status === 0;
+
+  it.skipIf(!hasSetpriv)(
+    'without root the world experiments are skipped with the reason, never failed',
+    () => {
+      // the same binary as an unprivileged user (setpriv drops root for the child only)
+      const c = spawnSync(
+        'setpriv',
+        ['--reuid', '65534', '--regid', '65534', '--clear-groups', process.execPath, BIN, 'demo'],
+        { encoding: 'utf8', timeout: 30_000 },
+      );
+      expect(c.stderr).toBe('');
+      expect(c.status).toBe(0);
+      const loopback = CATALOGUE.length - WORLD.length;
+      expect(c.stdout).toContain(
+        `${loopback} match the prediction, none differs; ${WORLD.length} skipped (needs a network namespace of its own: not root (uid 65534)`,
+      );
+      expect(c.stdout).toMatch(/verdict: +skipped, not run: needs a network namespace/);
+    },
+  );
 
   it('`fourtuple demo exhausted-connect --hosts netns` runs them too and exits 0', async () => {
     const c = await cli(['demo', 'exhausted-connect', '--hosts', 'netns']);
