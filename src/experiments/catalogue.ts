@@ -357,6 +357,8 @@ export const CATALOGUE: readonly Experiment[] = [
 export const FAMILY_SUMMARIES: Readonly<Record<string, string>> = {
   order:
     'order matters: a connector holds ip:P, then a listener binds ip:P, and the reverse, for each option set',
+  'reuseport-fastpath':
+    "SO_REUSEPORT alone joins a SO_REUSEADDR socket's port only after a third socket with both options vouched for it",
   'exhausted-bind':
     'a one-port world: bind(ip, 0) twice, 16 option pairs x ip_autobind_reuse 0/1 (the bind matrix)',
   'exhausted-connect':

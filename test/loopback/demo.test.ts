@@ -129,6 +129,17 @@ KERNEL['self-connect-listener'] = {
   outcomes: { L1: 'ok', C1: 'ok', 'L1 accepted': '0' },
 };
 
+// SO_REUSEPORT alone may join a SO_REUSEADDR-only connector's port only after a listener with
+// both options bound it (the bucket's SO_REUSEPORT fast path, reset by that listener).
+KERNEL['reuseport-fastpath-control'] = {
+  established: 1,
+  outcomes: { L1: 'ok', L2: 'ok', C1: 'ok', C2: 'bind EADDRINUSE' },
+};
+KERNEL['reuseport-fastpath-vouched'] = {
+  established: 2,
+  outcomes: { L1: 'ok', L2: 'ok', C1: 'ok', L3: 'ok', C2: 'ok' },
+};
+
 /** The loopback experiments (the ones with a world of their own run in the netns tier). */
 const LOOPBACK = CATALOGUE.filter((e) => !e.world);
 

@@ -242,6 +242,8 @@ describe('the families where ports run out', () => {
       'order-connector-first-lra-cra',
       'order-listener-first-lboth-cboth',
       'self-connect-listener',
+      'reuseport-fastpath-control',
+      'reuseport-fastpath-vouched',
       'diff-port-reuseport',
       'diff-ip-reuseaddr-reuseport',
       'one-listener-two-ips-reuseport',

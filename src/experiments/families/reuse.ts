@@ -47,7 +47,11 @@ const CONNECTOR_OPTIONS: readonly Pair[] = OPTION_PAIRS.filter((p) => p.options.
 function connectorFirst(l: Pair, c: Pair): Experiment {
   const ok = l.options.reuseaddr || (l.options.reuseport && c.options.reuseport);
   const why = l.options.reuseaddr
-    ? "At L2's bind(), inet_csk_get_port() takes the fast path: the bind bucket's fastreuse is set (C1 bound with SO_REUSEADDR) and L2 sets it too. listen() asks inet_csk_get_port() again, now as a listener, for which the SO_REUSEADDR fast path no longer applies, so (unless both set SO_REUSEPORT) inet_csk_bind_conflict() runs: it refuses to share with a socket that *is* listening (sk2->sk_state == TCP_LISTEN), but C1 is only connected, and both set SO_REUSEADDR: no conflict. The check looks at the other socket's state, not at the new one's, so a listener may join a connector's port though a connector may not join a listener's."
+    ? `At L2's bind(), inet_csk_get_port() takes the fast path: the bind bucket's fastreuse is set (C1 bound with SO_REUSEADDR) and L2 sets it too. listen() asks inet_csk_get_port() again, now as a listener, for which the SO_REUSEADDR fast path no longer applies. ${
+        l.options.reuseport
+          ? 'L2 also sets SO_REUSEPORT, and its own bind() marked the bucket for SO_REUSEPORT sockets of its user on this address (inet_csk_update_fastreuse(): fastreuseport, FASTREUSEPORT_STRICT), so sk_reuseport_match() lets listen() through without the conflict check. Had inet_csk_bind_conflict() run, it would have agreed:'
+          : 'So inet_csk_bind_conflict() runs:'
+      } it refuses to share with a socket that *is* listening (sk2->sk_state == TCP_LISTEN), but C1 is only connected, and both set SO_REUSEADDR: no conflict. The check looks at the other socket's state, not at the new one's, so a listener may join a connector's port though a connector may not join a listener's.`
     : ok
       ? "L2 has no SO_REUSEADDR, but both set SO_REUSEPORT (same user): sk_reuseport_match() lets L2 bind and listen on C1's port."
       : `L2 sets ${l.options.reuseport ? 'SO_REUSEPORT but C1 does not' : 'neither option'}, so inet_csk_bind_conflict() finds C1 a conflict: sharing needs SO_REUSEADDR on both (sk->sk_reuse && sk2->sk_reuse) or SO_REUSEPORT on both. L2's bind fails with EADDRINUSE and C3 finds nothing listening on ip:P.`;
@@ -122,11 +126,51 @@ function selfConnectListener(): Experiment {
   };
 }
 
+/**
+ * The SO_REUSEPORT fast path remembers who vouched: C2 (SO_REUSEPORT alone) binds the ip:P that
+ * C1 (SO_REUSEADDR alone) holds: refused, unless a listener with both options bound ip:P in
+ * between (`vouched`).
+ */
+function reuseportFastPath(vouched: boolean): Experiment {
+  const c2 = connector(
+    'C2',
+    a(IP, 0),
+    a(IP, 2),
+    { reuseaddr: false, reuseport: true },
+    vouched ? { echo: 'L2' } : {},
+  );
+  return {
+    name: `reuseport-fastpath-${vouched ? 'vouched' : 'control'}`,
+    of: 'reuseport-fastpath',
+    summary: vouched
+      ? 'C1 (SO_REUSEADDR) holds ip:P, L3 (both options) listens on ip:P, then C2 (SO_REUSEPORT alone) binds ip:P'
+      : 'C1 (SO_REUSEADDR) holds ip:P, then C2 (SO_REUSEPORT alone) binds ip:P',
+    family: 4,
+    variant: { vouched, reuseaddr: [true, false], reuseport: [false, true] },
+    sockets: [
+      listener('L1', IP, 1),
+      listener('L2', IP, 2),
+      connector('C1', a(IP, 0), a(IP, 1), { reuseaddr: true, reuseport: false }, { echo: 'L1' }),
+      ...(vouched ? [listener('L3', IP, 0, RA_RP)] : []),
+      c2,
+    ],
+    prediction: vouched
+      ? { established: 2, outcomes: { L1: 'ok', L2: 'ok', C1: 'ok', L3: 'ok', C2: 'ok' } }
+      : { established: 1, outcomes: { L1: 'ok', L2: 'ok', C1: 'ok', C2: 'bind EADDRINUSE' } },
+    predictionText: vouched
+      ? "C2 binds C1's port although C1 never set SO_REUSEPORT, and connects"
+      : "C2's bind fails with EADDRINUSE",
+    explanation: vouched
+      ? "L3's bind() passed (SO_REUSEADDR fast path) and, as a SO_REUSEPORT socket that conflicts with nobody in the bucket, reset the bucket's SO_REUSEPORT fast path for its user and address (inet_csk_update_fastreuse(): fastreuseport = FASTREUSEPORT_STRICT). C2 matches it (SO_REUSEPORT, same user, same address), so inet_csk_get_port() skips inet_csk_bind_conflict() altogether: C2 shares the port with C1, which never set SO_REUSEPORT and, as the control shows, would otherwise refuse it. Its connect() needs only a new 4-tuple (__inet_hash_connect())."
+      : "C1 set SO_REUSEADDR only, so the bucket's SO_REUSEPORT fast path is off (fastreuseport 0) and inet_csk_get_port() asks inet_csk_bind_conflict(): C2 has no SO_REUSEADDR and C1 no SO_REUSEPORT, so neither rule lets them share: EADDRINUSE.",
+  };
+}
+
 /** The order experiments (both orders, every listener option set, two connector sets), then self-connect. */
 export function orderFamilies(): Experiment[] {
   const out: Experiment[] = [];
   for (const c of CONNECTOR_OPTIONS) for (const l of OPTION_PAIRS) out.push(connectorFirst(l, c));
   for (const c of CONNECTOR_OPTIONS) for (const l of OPTION_PAIRS) out.push(listenerFirst(l, c));
-  out.push(selfConnectListener());
+  out.push(selfConnectListener(), reuseportFastPath(false), reuseportFastPath(true));
   return out;
 }
