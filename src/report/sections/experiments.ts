@@ -64,7 +64,7 @@ export function experimentsSection(demo: DemoInput): Section {
   const grids = portGrids(records);
   const rows = records.filter((r) => r.of !== 'exhausted-bind');
   const html =
-    `<p class="intro">${esc(intro)}</p>${grids}<div class="table-wrap"><table class="experiments">` +
+    `<p class="intro">${esc(intro)}</p>${grids}${grids ? `<h3>Every experiment${rows.length < records.length ? ' (the bind matrix is the grid above)' : ''}</h3>` : ''}<div class="table-wrap"><table class="experiments">` +
     '<thead><tr><th>experiment</th><th>verdict</th><th>topology</th><th>options</th><th>prediction</th><th>what the kernel did</th></tr></thead>' +
     `<tbody>${rows.map(experimentRow).join('')}</tbody></table></div>`;
   return { id: 'experiments', title: 'Experiments', html, charts: [] };
