@@ -201,9 +201,13 @@ Examples:
       const skipped = s.skipped.length
         ? `; ${s.skipped.length} skipped (${skipReasons(r.experiments)})`
         : '';
+      const ra = s.rangeAgreement;
+      const agree = ra
+        ? `the per-socket IP_LOCAL_PORT_RANGE runs agree with the namespace-wide ones on ${ra.agree} of ${ra.of}${ra.differ.length ? ` (not on ${ra.differ.join(', ')})` : ''}\n`
+        : '';
       io.stdout.write(
         `\n${s.experiments} experiments in ${s.durationMs} ms on ports ${s.basePort}-${s.basePort + 3}${tw}\n` +
-          `${s.matched} match the prediction${s.differed.length ? `; ${s.differed.length} DIFFER: ${s.differed.join(', ')}` : ', none differs'}${skipped}\n`,
+          `${s.matched} match the prediction${s.differed.length ? `; ${s.differed.length} DIFFER: ${s.differed.join(', ')}` : ', none differs'}${skipped}\n${agree}`,
       );
     }
     return s.differed.length === 0 ? 0 : 1;

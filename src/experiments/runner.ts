@@ -23,7 +23,7 @@ import type {
   Observation,
   RunExperimentsOptions,
 } from './types.js';
-import { checkPorts, matches } from './verdict.js';
+import { checkPorts, matches, rangeAgreement } from './verdict.js';
 import { configureWorld, openWorld, type WorldHost, worldSkipReason } from './world.js';
 
 /** The catalogue's address -> the lab machine that stands for it (multi-host experiments). */
@@ -162,6 +162,7 @@ function summarize(
   started: number,
 ): DemoSummary {
   const skipped = results.filter((r) => r.skipped !== undefined).map((r) => r.name);
+  const agreement = rangeAgreement(results);
   const differed = results.filter((r) => !r.matches && r.skipped === undefined).map((r) => r.name);
   return {
     experiments: results.length,
@@ -179,6 +180,7 @@ function summarize(
           },
         }
       : {}),
+    ...(agreement ? { rangeAgreement: agreement } : {}),
     ...(world && 'lab' in world
       ? { world: { runId: world.lab.runId, netns: world.lab.machines[0]!.netns! } }
       : {}),

@@ -94,6 +94,11 @@ export interface DemoSummary {
   timeWaitPorts: number[];
   /** hosts 'netns': the lab the multi-IP experiments ran in (removed before returning) */
   lab?: { runId: string; machines: { name: string; address: string }[] };
+  /**
+   * the per-socket-range runs (`-sockopt`) against their namespace-wide twins: how many pairs
+   * saw the same outcomes, and which did not (absent when no pair ran)
+   */
+  rangeAgreement?: { agree: number; of: number; differ: string[] };
   /** the namespace the experiments where ports run out ran in (removed before returning) */
   world?: { runId: string; netns: string };
   durationMs: number;

@@ -32,6 +32,9 @@ describeNetns('the port rules when ports run out', () => {
     expect(r.summary.skipped).toEqual([]);
     expect(r.summary.differed).toEqual([]);
     expect(r.summary.matched).toBe(WORLD.length);
+    // every per-socket-range run saw what its namespace-wide twin saw
+    const twins = WORLD.filter((n) => n.endsWith('-sockopt')).length;
+    expect(r.summary.rangeAgreement).toEqual({ agree: twins, of: twins, differ: [] });
     for (const e of r.experiments) {
       expect(e.hosts, e.name).toBe('netns');
       // the world's sysctls were set and read back inside its namespace

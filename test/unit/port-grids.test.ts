@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { CATALOGUE } from '../../src/experiments/index.js';
 import type { ExperimentResult } from '../../src/experiments/types.js';
+import { rangeAgreement } from '../../src/experiments/verdict.js';
 import { portGrids } from '../../src/report/sections/port-grids.js';
 import type { ExperimentInput } from '../../src/report/types.js';
 
@@ -63,5 +64,31 @@ describe('the bind matrix grid', () => {
 
   it('draws nothing when no port-rule family ran', () => {
     expect(portGrids([result('diff-port')])).toBe('');
+  });
+});
+
+describe('rangeAgreement', () => {
+  const twin = (name: string, outcomes: Record<string, string>, skipped?: string) =>
+    ({
+      ...(result('exhausted-bind-ra-ra-autobind1') as ExperimentResult),
+      name,
+      observed: { established: 0, outcomes, sourcePorts: {} },
+      ...(skipped ? { skipped } : {}),
+    }) as ExperimentResult;
+
+  it('counts the pairs that saw the same, names the ones that did not, ignores skips', () => {
+    const ok = { B1: 'ok', B2: 'ok' };
+    const refused = { B1: 'ok', B2: 'bind EADDRINUSE' };
+    expect(
+      rangeAgreement([
+        twin('a', ok),
+        twin('a-sockopt', ok),
+        twin('b', ok),
+        twin('b-sockopt', refused),
+        twin('c', ok),
+        twin('c-sockopt', ok, 'no IP_LOCAL_PORT_RANGE'),
+      ]),
+    ).toEqual({ agree: 1, of: 2, differ: ['b'] });
+    expect(rangeAgreement([twin('a', ok)])).toBeUndefined();
   });
 });

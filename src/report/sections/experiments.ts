@@ -61,7 +61,11 @@ export function experimentsSection(demo: DemoInput): Section {
   const skipped = records.filter((r) => r.skipped !== undefined).length;
   const ran = records.length - skipped;
   const intro = `${matched} of ${ran} experiments did what fourtuple predicted${skipped ? ` (${skipped} more skipped: ${records.find((r) => r.skipped)?.skipped})` : ''}. The kernel is the judge: a difference is shown, never hidden.`;
-  const grids = portGrids(records);
+  const ra = demo.summary.rangeAgreement;
+  const agreement = ra
+    ? `<p>Each experiment where ports run out ran twice: with the namespace's ip_local_port_range narrowed, and with every socket's own IP_LOCAL_PORT_RANGE instead. They agree on ${ra.agree} of ${ra.of}${ra.differ.length ? ` (not on ${esc(ra.differ.join(', '))})` : ''}.</p>`
+    : '';
+  const grids = agreement + portGrids(records);
   const rows = records.filter((r) => r.of !== 'exhausted-bind');
   const html =
     `<p class="intro">${esc(intro)}</p>${grids}${grids ? `<h3>Every experiment${rows.length < records.length ? ' (the bind matrix is the grid above)' : ''}</h3>` : ''}<div class="table-wrap"><table class="experiments">` +
