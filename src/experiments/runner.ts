@@ -46,7 +46,13 @@ interface RunOneOptions {
 /** Plays the sockets (and the ceiling, the observation) of one experiment; the TIME_WAIT port. */
 async function play(run: Run, e: Experiment, options: RunOneOptions): Promise<number | undefined> {
   if (e.restart) return runRestartOnFreshPort(run, options.avoid);
-  if (run.world) run.step(configureWorld(run.world.netnsPath, run.world.spec));
+  if (run.world) {
+    const set = configureWorld(run.world.netnsPath, run.world.spec);
+    run.step(set);
+    if (set.result !== 'ok') {
+      throw new WorldNotSet(`could not set the namespace's sysctls (${set.detail ?? set.result})`);
+    }
+  }
   const tags = new Set((e.sockets ?? []).filter((s) => s.role === 'listener').map((s) => s.id));
   for (const s of e.sockets ?? []) {
     options.signal?.throwIfAborted();
@@ -57,6 +63,9 @@ async function play(run: Run, e: Experiment, options: RunOneOptions): Promise<nu
   if (e.observeAccepted) await run.observeAccepted();
   return undefined;
 }
+
+/** The world's sysctls could not be set: the experiment is skipped, with the reason. */
+class WorldNotSet extends Error {}
 
 /** A world experiment that cannot run here: listed with the reason, never run, never failed. */
 function skippedResult(e: Experiment, reason: string): ExperimentResult {
@@ -99,6 +108,9 @@ async function runOne(
   let timeWaitPort: number | undefined;
   try {
     timeWaitPort = await play(run, e, options);
+  } catch (err) {
+    if (!(err instanceof WorldNotSet)) throw err;
+    return skippedResult(e, err.message);
   } finally {
     await run.cleanup();
   }

@@ -81,22 +81,30 @@ export function worldSkipReason(e: Experiment, host: WorldHost | undefined): str
 export function configureWorld(netnsPath: string, w: WorldSpec): Step {
   const [low, high] = w.via === 'sysctl' ? worldRange(w) : DEFAULT_PORT_RANGE;
   const wanted = { range: `${low} ${high}`, autobind: String(w.autobindReuse) };
-  const got = withNetns(netnsPath, () => {
-    writeFileSync(RANGE, `${wanted.range}\n`);
-    writeFileSync(AUTOBIND, `${wanted.autobind}\n`);
-    return {
-      range: readFileSync(RANGE, 'utf8').trim().split(/\s+/).join(' '),
-      autobind: readFileSync(AUTOBIND, 'utf8').trim(),
-    };
-  });
+  const options = [
+    `net.ipv4.ip_local_port_range=${wanted.range}`,
+    `net.ipv4.ip_autobind_reuse=${wanted.autobind}`,
+  ];
+  let got: { range: string; autobind: string };
+  try {
+    got = withNetns(netnsPath, () => {
+      writeFileSync(RANGE, `${wanted.range}\n`);
+      writeFileSync(AUTOBIND, `${wanted.autobind}\n`);
+      return {
+        range: readFileSync(RANGE, 'utf8').trim().split(/\s+/).join(' '),
+        autobind: readFileSync(AUTOBIND, 'utf8').trim(),
+      };
+    });
+  } catch (err) {
+    // an older kernel without ip_autobind_reuse (before 5.9), or a read-only /proc/sys
+    const why = err instanceof Error ? err.message : String(err);
+    return { socket: 'ns', op: 'sysctl', options, result: 'NOT-SET', detail: why };
+  }
   const ok = got.range === wanted.range && got.autobind === wanted.autobind;
   return {
     socket: 'ns',
     op: 'sysctl',
-    options: [
-      `net.ipv4.ip_local_port_range=${wanted.range}`,
-      `net.ipv4.ip_autobind_reuse=${wanted.autobind}`,
-    ],
+    options,
     result: ok ? 'ok' : 'NOT-SET',
     detail: `read back: ip_local_port_range ${got.range}, ip_autobind_reuse ${got.autobind} (this namespace only)`,
   };
