@@ -211,7 +211,8 @@ export class Run {
 
   /** After the sockets: how many connections each listener accepted, as outcome and step. */
   async observeAccepted(): Promise<void> {
-    // let any pending accept run before counting
+    // a non-event cannot be awaited: give a stray accept 50 ms to show up before counting (the
+    // echo has already said who answered)
     await new Promise((r) => setTimeout(r, 50));
     for (const l of this.listeners) {
       const n = l.stats.accepted;
