@@ -8,108 +8,13 @@
  * collide. Every prediction below was checked by hand on Linux 6.x before it was written.
  */
 
-/** A local or remote address: an IP and a port offset from the base port P. */
-export interface AddrSpec {
-  ip: string;
-  /** offset from the base port P; 'kernel' means port 0: the kernel picks one */
-  port: number | 'kernel';
-}
+import { a, connector, listener, NONE, RA, RA_RP } from './build.js';
+import { connectFamilies } from './families/connect.js';
+import { bindMatrix } from './families/exhausted.js';
+import { orderFamilies, reuseportVariant } from './families/reuse.js';
+import type { Experiment } from './spec.js';
 
-/** The socket options the demo varies (each true/false; absent means the kernel default: off). */
-export interface OptionSpec {
-  reuseaddr?: boolean;
-  reuseport?: boolean;
-  bindAddressNoPort?: boolean;
-  v6only?: boolean;
-}
-
-export interface ListenerSpec {
-  role: 'listener';
-  /** L1, L2, ...: also the listener's echo tag, so an echo says which listener answered */
-  id: string;
-  at: AddrSpec;
-  options: OptionSpec;
-  /** hosts 'netns': the machine (0-based) this socket lives on; loopback ignores it */
-  machine?: number;
-}
-
-export interface ConnectorSpec {
-  role: 'connector';
-  /** C1, C2, ... */
-  id: string;
-  /** bind() this before connect(); absent: no bind, connect() picks the source */
-  from?: AddrSpec;
-  to: AddrSpec;
-  options: OptionSpec;
-  /**
-   * IP_LOCAL_PORT_RANGE narrowed to the one source port that this earlier connector ended up
-   * with: "the kernel must pick that port or fail".
-   */
-  portRangeOf?: string;
-  /** after connecting, send "hi" and expect the echo from this listener id ('self': our own bytes) */
-  echo?: string;
-  machine?: number;
-}
-
-export type SocketSpec = ListenerSpec | ConnectorSpec;
-
-/** A listener restart over a TIME_WAIT left by an orderly close from the listener's side. */
-export interface RestartSpec {
-  /** SO_REUSEADDR on the first listener (the TIME_WAIT entry inherits it) */
-  oldReuseaddr: boolean;
-  /** SO_REUSEADDR on the listener that tries to take the port again */
-  newReuseaddr: boolean;
-}
-
-/**
- * What we expect. `outcomes` maps each socket id to 'ok' or '<syscall> <ERRNO>' (the first
- * step that failed); sockets that are never tried are absent. `sourcePorts` (optional) says
- * which connectors end up on the same source port: each entry lists ids that share one.
- */
-export interface Prediction {
-  established: number;
-  outcomes: Record<string, string>;
-  samePort?: string[][];
-  differentPort?: string[][];
-}
-
-export interface Experiment {
-  name: string;
-  /** the experiment this one varies (diff-port-no-reuseaddr varies diff-port) */
-  of?: string;
-  summary: string;
-  family: 4 | 6;
-  /** what is varied, for the JSON's `variant` */
-  variant: Record<string, boolean | number | string>;
-  /** true when hosts 'netns' can put the IPs on separate machines */
-  multiHost?: boolean;
-  sockets?: SocketSpec[];
-  restart?: RestartSpec;
-  prediction: Prediction;
-  /** one line of what we predict, for people */
-  predictionText: string;
-  explanation: string;
-}
-
-const RA: OptionSpec = { reuseaddr: true };
-const NONE: OptionSpec = { reuseaddr: false };
-const RA_RP: OptionSpec = { reuseaddr: true, reuseport: true };
-
-function listener(id: string, ip: string, port: number, options: OptionSpec = RA): ListenerSpec {
-  return { role: 'listener', id, at: { ip, port }, options };
-}
-
-function connector(
-  id: string,
-  from: AddrSpec | undefined,
-  to: AddrSpec,
-  options: OptionSpec,
-  extra: Partial<ConnectorSpec> = {},
-): ConnectorSpec {
-  return { role: 'connector', id, ...(from ? { from } : {}), to, options, ...extra };
-}
-
-const a = (ip: string, port: number | 'kernel'): AddrSpec => ({ ip, port });
+export type * from './spec.js';
 
 // The four "one source port, two connections" experiments, each with and without SO_REUSEADDR
 // on the connectors. With it, a second bind to a source ip:port that a connected (non-listening)
@@ -417,8 +322,65 @@ const EXPERIMENTS: Experiment[] = [
   },
 ];
 
+/** The seed's connector experiments, each again with SO_REUSEPORT alone and with both options. */
+const REUSEPORT_VARIANTS: Experiment[] = [
+  diffPort(4, true),
+  diffIp(true),
+  oneListenerTwoIps(true),
+  diffSourceIp(true),
+  sameFourTuple(4),
+].flatMap((e) => [reuseportVariant(e, false), reuseportVariant(e, true)]);
+
+/** The families where ports run out, each in a world of its own (namespace, then per socket). */
+function exhaustedFamilies(): Experiment[] {
+  const sysctl = connectFamilies('sysctl');
+  const socket = connectFamilies('socket');
+  return [
+    ...bindMatrix('sysctl'),
+    ...bindMatrix('socket'),
+    ...sysctl.strategies,
+    ...socket.strategies,
+    ...sysctl.ceilings,
+    ...socket.ceilings,
+  ];
+}
+
 /** Every experiment, in the order `fourtuple demo` runs them. */
-export const CATALOGUE: readonly Experiment[] = EXPERIMENTS;
+export const CATALOGUE: readonly Experiment[] = [
+  ...EXPERIMENTS,
+  ...REUSEPORT_VARIANTS,
+  ...orderFamilies(),
+  ...exhaustedFamilies(),
+];
+
+/** The families that are not themselves an experiment, in one line each (for `demo --list`). */
+export const FAMILY_SUMMARIES: Readonly<Record<string, string>> = {
+  order:
+    'order matters: a connector holds ip:P, then a listener binds ip:P, and the reverse, for each option set',
+  'reuseport-fastpath':
+    "SO_REUSEPORT alone joins a SO_REUSEADDR socket's port only after a third socket with both options vouched for it",
+  'exhausted-bind':
+    'a one-port world: bind(ip, 0) twice, 16 option pairs x ip_autobind_reuse 0/1 (the bind matrix)',
+  'exhausted-connect':
+    'a one-port world: two destinations by connect(), bind(ip, 0), autobind reuse, IP_BIND_ADDRESS_NO_PORT',
+  'port-ceiling':
+    'a world of K ports: connections to one destination until refused, then to a second',
+};
+
+/** An experiment's family: the `of` it varies, or its own name. */
+export function familyOf(e: Experiment): string {
+  return e.of ?? e.name;
+}
+
+/** The catalogue by family, families in the order their first member runs. */
+export function catalogueFamilies(): { family: string; experiments: Experiment[] }[] {
+  const by = new Map<string, Experiment[]>();
+  for (const e of CATALOGUE) {
+    const f = familyOf(e);
+    by.set(f, [...(by.get(f) ?? []), e]);
+  }
+  return [...by].map(([family, experiments]) => ({ family, experiments }));
+}
 
 export function experimentNames(): string[] {
   return CATALOGUE.map((e) => e.name);

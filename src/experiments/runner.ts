@@ -10,9 +10,10 @@ import { UsageError } from '../errors.js';
 import type { Lab } from '../hosts/lab.js';
 import { tag } from '../result.js';
 import { CATALOGUE, type Experiment, findExperiment, PORT_SPAN } from './catalogue.js';
+import { fillCeiling } from './ceiling.js';
 import { runRestartOnFreshPort } from './restart.js';
 import { chooseBasePort, openLab } from './setup.js';
-import { Run } from './steps.js';
+import { Run, type RunWorld } from './steps.js';
 import { describeTopology } from './topology.js';
 import type {
   DemoResult,
@@ -22,7 +23,8 @@ import type {
   Observation,
   RunExperimentsOptions,
 } from './types.js';
-import { checkPorts, matches } from './verdict.js';
+import { checkPorts, matches, rangeAgreement } from './verdict.js';
+import { configureWorld, openWorld, type WorldHost, worldSkipReason } from './world.js';
 
 /** The catalogue's address -> the lab machine that stands for it (multi-host experiments). */
 function machinesOf(e: Experiment): Map<string, number> {
@@ -34,26 +36,81 @@ function machinesOf(e: Experiment): Map<string, number> {
   return machineOfIp;
 }
 
+interface RunOneOptions {
+  lab?: Lab;
+  world?: WorldHost;
+  signal?: AbortSignal;
+  avoid: Set<number>;
+}
+
+/** Plays the sockets (and the ceiling, the observation) of one experiment; the TIME_WAIT port. */
+async function play(run: Run, e: Experiment, options: RunOneOptions): Promise<number | undefined> {
+  if (e.restart) return runRestartOnFreshPort(run, options.avoid);
+  if (run.world) {
+    const set = configureWorld(run.world.netnsPath, run.world.spec);
+    run.step(set);
+    if (set.result !== 'ok') {
+      throw new WorldNotSet(`could not set the namespace's sysctls (${set.detail ?? set.result})`);
+    }
+  }
+  const tags = new Set((e.sockets ?? []).filter((s) => s.role === 'listener').map((s) => s.id));
+  for (const s of e.sockets ?? []) {
+    options.signal?.throwIfAborted();
+    if (s.role === 'listener') await run.listener(s);
+    else await run.connector(s, tags);
+  }
+  if (e.ceiling && e.world) await fillCeiling(run, e.ceiling, e.world.ports + 2);
+  if (e.observeAccepted) await run.observeAccepted();
+  return undefined;
+}
+
+/** The world's sysctls could not be set: the experiment is skipped, with the reason. */
+class WorldNotSet extends Error {}
+
+/** A world experiment that cannot run here: listed with the reason, never run, never failed. */
+function skippedResult(e: Experiment, reason: string): ExperimentResult {
+  return {
+    name: e.name,
+    ...(e.of ? { of: e.of } : {}),
+    summary: e.summary,
+    hosts: 'netns',
+    family: e.family,
+    variant: e.variant,
+    topology: describeTopology(e),
+    predicted: e.prediction,
+    predictionText: e.predictionText,
+    steps: [],
+    observed: { established: 0, outcomes: {}, sourcePorts: {} },
+    established: 0,
+    matches: false,
+    skipped: reason,
+    explanation: e.explanation,
+    ports: [],
+    durationMs: 0,
+  };
+}
+
 /** Plays one experiment; every socket it opened is closed before this resolves. */
 async function runOne(
   e: Experiment,
   base: number,
-  options: { lab?: Lab; signal?: AbortSignal; avoid: Set<number> },
+  options: RunOneOptions,
 ): Promise<ExperimentResult> {
+  const skip = worldSkipReason(e, options.world);
+  if (skip !== undefined) return skippedResult(e, skip);
   const started = performance.now();
   const useLab = e.multiHost && options.lab ? options.lab : undefined;
-  const run = new Run(e, base, options.signal, useLab, machinesOf(e));
+  const world: RunWorld | undefined =
+    e.world && options.world && 'lab' in options.world
+      ? { netnsPath: options.world.netnsPath, spec: e.world }
+      : undefined;
+  const run = new Run(e, base, options.signal, useLab, machinesOf(e), world);
   let timeWaitPort: number | undefined;
   try {
-    if (e.restart) timeWaitPort = await runRestartOnFreshPort(run, options.avoid);
-    else {
-      const tags = new Set((e.sockets ?? []).filter((s) => s.role === 'listener').map((s) => s.id));
-      for (const s of e.sockets ?? []) {
-        options.signal?.throwIfAborted();
-        if (s.role === 'listener') await run.listener(s);
-        else await run.connector(s, tags);
-      }
-    }
+    timeWaitPort = await play(run, e, options);
+  } catch (err) {
+    if (!(err instanceof WorldNotSet)) throw err;
+    return skippedResult(e, err.message);
   } finally {
     await run.cleanup();
   }
@@ -70,7 +127,7 @@ async function runOne(
     name: e.name,
     ...(e.of ? { of: e.of } : {}),
     summary: e.summary,
-    hosts: useLab ? 'netns' : 'loopback',
+    hosts: useLab || world ? 'netns' : 'loopback',
     family: e.family,
     variant: e.variant,
     topology,
@@ -87,16 +144,24 @@ async function runOne(
   };
 }
 
-/** Checks names against the catalogue; an unknown name is a UsageError listing the valid ones. */
+/**
+ * Checks names against the catalogue (an experiment's name, or a family's: every experiment
+ * whose `of` it is); an unknown name is a UsageError listing the valid ones.
+ */
 export function selectExperiments(names?: readonly string[]): Experiment[] {
   if (!names || names.length === 0) return [...CATALOGUE];
-  const unknown = names.filter((n) => !findExperiment(n));
+  const members = (n: string): Experiment[] => {
+    const e = findExperiment(n);
+    if (e) return [e];
+    return CATALOGUE.filter((x) => x.of === n);
+  };
+  const unknown = names.filter((n) => members(n).length === 0);
   if (unknown.length) {
     throw new UsageError(
       `unknown experiment${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `"${n}"`).join(', ')} (experiments: ${CATALOGUE.map((e) => e.name).join(', ')})`,
     );
   }
-  return names.map((n) => findExperiment(n)!);
+  return [...new Set(names.flatMap(members))];
 }
 
 /** The run in numbers: how many matched, which differed, the ports and the lab it used. */
@@ -105,13 +170,17 @@ function summarize(
   basePort: number,
   hosts: HostsMode,
   lab: Lab | undefined,
+  world: WorldHost | undefined,
   started: number,
 ): DemoSummary {
-  const differed = results.filter((r) => !r.matches).map((r) => r.name);
+  const skipped = results.filter((r) => r.skipped !== undefined).map((r) => r.name);
+  const agreement = rangeAgreement(results);
+  const differed = results.filter((r) => !r.matches && r.skipped === undefined).map((r) => r.name);
   return {
     experiments: results.length,
-    matched: results.length - differed.length,
+    matched: results.length - differed.length - skipped.length,
     differed,
+    skipped,
     basePort,
     hosts,
     timeWaitPorts: results.flatMap((r) => (r.timeWaitPort !== undefined ? [r.timeWaitPort] : [])),
@@ -122,6 +191,10 @@ function summarize(
             machines: lab.machines.map((m) => ({ name: m.name, address: m.address })),
           },
         }
+      : {}),
+    ...(agreement ? { rangeAgreement: agreement } : {}),
+    ...(world && 'lab' in world
+      ? { world: { runId: world.lab.runId, netns: world.lab.machines[0]!.netns! } }
       : {}),
     durationMs: Math.round(performance.now() - started),
   };
@@ -139,12 +212,15 @@ export async function runExperiments(options: RunExperimentsOptions = {}): Promi
   const base = chooseBasePort(options.basePort);
   const avoid = new Set(Array.from({ length: PORT_SPAN + 1 }, (_, k) => base + k));
   const lab = await openLab(hosts, chosen, base + PORT_SPAN, signal);
+  let world: WorldHost | undefined;
   const results: ExperimentResult[] = [];
   try {
+    world = await openWorld(chosen, signal);
     for (const e of chosen) {
       signal?.throwIfAborted();
       const r = await runOne(e, base, {
         ...(lab ? { lab } : {}),
+        ...(world ? { world } : {}),
         ...(signal ? { signal } : {}),
         avoid,
       });
@@ -152,11 +228,12 @@ export async function runExperiments(options: RunExperimentsOptions = {}): Promi
       options.onExperiment?.(r);
     }
   } finally {
+    if (world && 'lab' in world) await world.lab.destroy();
     await lab?.destroy();
   }
   return {
     ...tag('demo'),
     experiments: results,
-    summary: summarize(results, base, hosts, lab, started),
+    summary: summarize(results, base, hosts, lab, world, started),
   };
 }

@@ -12,8 +12,22 @@ import { waitReady } from '../sockets/poller.js';
 import { setLocalPortRange } from '../sockets/portrange.js';
 import { formatSockAddr } from '../sockets/sockaddr.js';
 import { RawSocket, type SocketOptions } from '../sockets/socket.js';
-import type { AddrSpec, ConnectorSpec, Experiment, ListenerSpec, OptionSpec } from './catalogue.js';
+import type {
+  AddrSpec,
+  ConnectorSpec,
+  Experiment,
+  ListenerSpec,
+  OptionSpec,
+  WorldSpec,
+} from './spec.js';
 import type { Step } from './types.js';
+import { worldRange } from './world.js';
+
+/** The world an experiment runs in: its namespace and its narrowed range. */
+export interface RunWorld {
+  netnsPath: string;
+  spec: WorldSpec;
+}
 
 /** The options of a spec by their socket-option names, in a fixed order. */
 export function optionNames(o: OptionSpec): string[] {
@@ -58,6 +72,8 @@ export class Run {
     readonly lab: Lab | undefined,
     /** netns: loopback address in the catalogue -> the machine index that stands for it */
     readonly machineOfIp: Map<string, number>,
+    /** a world of its own: every socket lives in its namespace */
+    readonly world?: RunWorld,
   ) {}
 
   step(s: Step): void {
@@ -71,6 +87,7 @@ export class Run {
   }
 
   netns(machine: number | undefined): string | undefined {
+    if (this.world) return this.world.netnsPath;
     return this.lab && machine !== undefined ? this.lab.machines[machine]?.netnsPath : undefined;
   }
 
@@ -116,20 +133,29 @@ export class Run {
   }
 
   async connector(spec: ConnectorSpec, listenerTags: ReadonlySet<string>): Promise<void> {
-    const toHost = this.ip(spec.to.ip);
-    const toPort = this.port(spec.to);
-    const to = formatAddress(toHost, toPort);
+    const family = (spec.to ?? spec.from)?.ip.includes(':') ? 6 : 4;
     const options = optionNames(spec.options);
     const s = withNetns(this.netns(spec.machine), () =>
-      RawSocket.forAddress(toHost, socketOptions(spec.options)),
+      RawSocket.create(family, socketOptions(spec.options)),
     );
     this.raws.push(s);
     if (spec.portRangeOf) options.push(this.narrowPortRange(s, spec.id, spec.portRangeOf));
+    if (this.world?.spec.via === 'socket') options.push(this.worldPortRange(s, spec.id));
     let from: string | undefined;
     if (spec.from) {
       from = this.bindConnector(s, spec.id, spec.from, options);
       if (from === undefined) return;
     }
+    if (!spec.to) {
+      // bind only: the socket holds its port until the experiment ends
+      const port = s.localAddress().port;
+      if (port !== 0) this.sourcePorts[spec.id] = port;
+      this.outcomes[spec.id] = 'ok';
+      return;
+    }
+    const toHost = this.ip(spec.to.ip);
+    const toPort = this.port(spec.to);
+    const to = formatAddress(toHost, toPort);
     try {
       await s.connect(toHost, toPort, {
         timeoutMs: 5000,
@@ -172,6 +198,33 @@ export class Run {
       detail: `the kernel may only choose port ${p} (${of}'s source port)`,
     });
     return option;
+  }
+
+  /** The world's range as this socket's own IP_LOCAL_PORT_RANGE; returns the option's name. */
+  private worldPortRange(s: RawSocket, id: string): string {
+    const [low, high] = worldRange(this.world!.spec);
+    setLocalPortRange(s, low, high);
+    const option = `IP_LOCAL_PORT_RANGE=${low}-${high}`;
+    this.step({ socket: id, op: 'setsockopt', options: [option], result: 'ok' });
+    return option;
+  }
+
+  /** After the sockets: how many connections each listener accepted, as outcome and step. */
+  async observeAccepted(): Promise<void> {
+    // a non-event cannot be awaited: give a stray accept 50 ms to show up before counting (the
+    // echo has already said who answered)
+    await new Promise((r) => setTimeout(r, 50));
+    for (const l of this.listeners) {
+      const n = l.stats.accepted;
+      this.outcomes[`${l.tag} accepted`] = String(n);
+      this.step({
+        socket: l.tag,
+        op: 'observe',
+        from: formatSockAddr(l.local),
+        result: 'ok',
+        detail: `accepted ${n} connection${n === 1 ? '' : 's'}`,
+      });
+    }
   }
 
   /** bind() before connect(): the local address as a step shows it, or undefined when refused. */

@@ -1,6 +1,6 @@
 /** What the experiments runner takes and returns: options, steps, observations, results. */
 import type { Tagged } from '../result.js';
-import type { Experiment, Prediction } from './catalogue.js';
+import type { Experiment, Prediction, VariantValue } from './spec.js';
 
 export type HostsMode = 'loopback' | 'netns';
 
@@ -26,7 +26,8 @@ export type StepOp =
   | 'echo'
   | 'accept'
   | 'close'
-  | 'observe';
+  | 'observe'
+  | 'sysctl';
 
 export interface Step {
   /** the socket: L1, C2, A1 (an accepted connection) */
@@ -61,7 +62,7 @@ export interface ExperimentResult {
   summary: string;
   hosts: HostsMode;
   family: 4 | 6;
-  variant: Record<string, boolean | number | string>;
+  variant: Record<string, VariantValue>;
   /** who listens where, who binds what and connects where, with real addresses */
   topology: string[];
   predicted: Prediction;
@@ -70,6 +71,8 @@ export interface ExperimentResult {
   observed: Observation;
   established: number;
   matches: boolean;
+  /** why this experiment did not run here (e.g. it needs root for its namespace); never a failure */
+  skipped?: string;
   explanation: string;
   /** every local port the experiment bound (for leak checks) */
   ports: number[];
@@ -83,12 +86,21 @@ export interface DemoSummary {
   matched: number;
   /** names of the experiments whose outcome differed from the prediction */
   differed: string[];
+  /** names of the experiments that could not run here (see each one's `skipped`) */
+  skipped: string[];
   basePort: number;
   hosts: HostsMode;
   /** ports left in TIME_WAIT on purpose by the listener-restart experiments */
   timeWaitPorts: number[];
   /** hosts 'netns': the lab the multi-IP experiments ran in (removed before returning) */
   lab?: { runId: string; machines: { name: string; address: string }[] };
+  /**
+   * the per-socket-range runs (`-sockopt`) against their namespace-wide twins: how many pairs
+   * saw the same outcomes, and which did not (absent when no pair ran)
+   */
+  rangeAgreement?: { agree: number; of: number; differ: string[] };
+  /** the namespace the experiments where ports run out ran in (removed before returning) */
+  world?: { runId: string; netns: string };
   durationMs: number;
 }
 

@@ -1,6 +1,6 @@
 /** A prediction against what the kernel did: the one comparison that decides `matches`. */
-import type { Prediction } from './catalogue.js';
-import type { Observation } from './types.js';
+import type { Prediction } from './spec.js';
+import type { ExperimentResult, Observation } from './types.js';
 
 /** Which of the predicted same-port and different-port groups the source ports bear out. */
 export function checkPorts(
@@ -44,4 +44,26 @@ export function matches(pred: Prediction, obs: Observation): boolean {
     sameJson(pred.samePort, obs.samePort) &&
     sameJson(pred.differentPort, obs.differentPort)
   );
+}
+
+/**
+ * Whether the per-socket runs (IP_LOCAL_PORT_RANGE, names ending in `-sockopt`) saw what their
+ * namespace-wide twins saw: the same outcome for every socket and as many connections. Pairs
+ * where either side was skipped do not count; undefined when no pair ran.
+ */
+export function rangeAgreement(
+  results: readonly ExperimentResult[],
+): { agree: number; of: number; differ: string[] } | undefined {
+  const byName = new Map(results.map((r) => [r.name, r]));
+  let of = 0;
+  const differ: string[] = [];
+  for (const r of results) {
+    const twin = byName.get(`${r.name}-sockopt`);
+    if (!twin || r.skipped !== undefined || twin.skipped !== undefined) continue;
+    of++;
+    const same =
+      r.established === twin.established && sameJson(r.observed.outcomes, twin.observed.outcomes);
+    if (!same) differ.push(r.name);
+  }
+  return of ? { agree: of - differ.length, of, differ } : undefined;
 }

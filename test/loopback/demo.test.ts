@@ -16,6 +16,7 @@ import {
 } from '../../src/experiments/index.js';
 import { busyPorts, findFreePorts, portsAreFree } from '../../src/hosts/ports.js';
 import { cli, cliProcess } from '../helpers/cli.js';
+import { netnsSupport } from '../helpers/netns.js';
 
 /** What Linux 6.x does, checked by hand: socket -> 'ok' or '<syscall> <ERRNO>'. */
 const KERNEL: Record<string, { established: number; outcomes: Record<string, string> }> = {
@@ -93,6 +94,55 @@ const KERNEL: Record<string, { established: number; outcomes: Record<string, str
   },
 };
 
+// SO_REUSEPORT on the seed's connectors, alone or with SO_REUSEADDR: the same as SO_REUSEADDR.
+for (const base of [
+  'diff-port',
+  'diff-ip',
+  'one-listener-two-ips',
+  'diff-source-ip',
+  'same-4-tuple',
+]) {
+  for (const suffix of ['-reuseport', '-reuseaddr-reuseport'])
+    KERNEL[`${base}${suffix}`] = KERNEL[base]!;
+}
+
+// Order matters: which listener option sets join a connected connector's port (and accept C3),
+// and which connector option sets may join a listener's. Checked by hand on Linux 6.x.
+const LISTENER_JOINS = ['lra-cra', 'lboth-cra', 'lra-cboth', 'lrp-cboth', 'lboth-cboth'];
+const CONNECTOR_JOINS = ['lrp-cboth', 'lboth-cboth'];
+for (const l of ['none', 'ra', 'rp', 'both']) {
+  for (const c of ['ra', 'both']) {
+    const pair = `l${l}-c${c}`;
+    KERNEL[`order-connector-first-${pair}`] = LISTENER_JOINS.includes(pair)
+      ? { established: 2, outcomes: { L0: 'ok', C1: 'ok', L2: 'ok', C3: 'ok' } }
+      : {
+          established: 1,
+          outcomes: { L0: 'ok', C1: 'ok', L2: 'bind EADDRINUSE', C3: 'connect ECONNREFUSED' },
+        };
+    KERNEL[`order-listener-first-${pair}`] = CONNECTOR_JOINS.includes(pair)
+      ? { established: 1, outcomes: { L0: 'ok', L2: 'ok', C1: 'ok' } }
+      : { established: 0, outcomes: { L0: 'ok', L2: 'ok', C1: 'bind EADDRINUSE' } };
+  }
+}
+KERNEL['self-connect-listener'] = {
+  established: 1,
+  outcomes: { L1: 'ok', C1: 'ok', 'L1 accepted': '0' },
+};
+
+// SO_REUSEPORT alone may join a SO_REUSEADDR-only connector's port only after a listener with
+// both options bound it (the bucket's SO_REUSEPORT fast path, reset by that listener).
+KERNEL['reuseport-fastpath-control'] = {
+  established: 1,
+  outcomes: { L1: 'ok', L2: 'ok', C1: 'ok', C2: 'bind EADDRINUSE' },
+};
+KERNEL['reuseport-fastpath-vouched'] = {
+  established: 2,
+  outcomes: { L1: 'ok', L2: 'ok', C1: 'ok', L3: 'ok', C2: 'ok' },
+};
+
+/** The loopback experiments (the ones with a world of their own run in the netns tier). */
+const LOOPBACK = CATALOGUE.filter((e) => !e.world);
+
 /** `ss -tanH` lines whose local or peer port is one of `ports` (TCP, IPv4 and IPv6). */
 function ssOn(ports: ReadonlySet<number>): string[] {
   // The kernel filters (the host may hold many other sockets: other suites run meanwhile).
@@ -128,12 +178,12 @@ describe('fourtuple demo on loopback', () => {
   let all: DemoResult;
 
   it('runs every experiment in well under a few seconds, each as the kernel behaves', async () => {
-    expect(Object.keys(KERNEL).sort()).toEqual(CATALOGUE.map((e) => e.name).sort());
+    expect(Object.keys(KERNEL).sort()).toEqual(LOOPBACK.map((e) => e.name).sort());
     const t0 = performance.now();
-    all = await runExperiments();
+    all = await runExperiments({ names: LOOPBACK.map((e) => e.name) });
     const ms = performance.now() - t0;
     expect(ms).toBeLessThan(5000);
-    expect(all.experiments.map((e) => e.name)).toEqual(CATALOGUE.map((e) => e.name));
+    expect(all.experiments.map((e) => e.name)).toEqual(LOOPBACK.map((e) => e.name));
     for (const e of all.experiments) {
       const k = KERNEL[e.name]!;
       expect({ name: e.name, ...e.observed.outcomes }).toEqual({ name: e.name, ...k.outcomes });
@@ -143,9 +193,10 @@ describe('fourtuple demo on loopback', () => {
       expect(e.hosts).toBe('loopback');
     }
     expect(all.summary).toMatchObject({
-      experiments: CATALOGUE.length,
-      matched: CATALOGUE.length,
+      experiments: LOOPBACK.length,
+      matched: LOOPBACK.length,
       differed: [],
+      skipped: [],
       hosts: 'loopback',
     });
     expect(all.summary.basePort).toBeLessThan(32768);
@@ -232,7 +283,7 @@ describe('fourtuple demo on loopback', () => {
 
   it('two runs at once do not collide', async () => {
     // (the listener-restart experiments left out: each leaves a TIME_WAIT for 60 s)
-    const names = CATALOGUE.filter((e) => !e.restart).map((e) => e.name);
+    const names = LOOPBACK.filter((e) => !e.restart).map((e) => e.name);
     const [a, b] = await Promise.all([runExperiments({ names }), runExperiments({ names })]);
     expect(a.summary.basePort).not.toBe(b.summary.basePort);
     expect(a.summary.differed).toEqual([]);
@@ -290,6 +341,7 @@ describe('fourtuple demo on loopback', () => {
     const seen: ExperimentResult[] = [];
     const base = findFreePorts(4);
     const run = runExperiments({
+      names: LOOPBACK.map((e) => e.name),
       basePort: base,
       signal: ac.signal,
       onExperiment: (e) => {
@@ -332,7 +384,9 @@ describe('fourtuple demo on loopback', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(ms).toBeLessThan(6000);
-    expect(r.stdout).toMatch(new RegExp(`${CATALOGUE.length} match the prediction, none differs`));
+    // with root every experiment runs; without it the worlds are skipped, never failed
+    const ran = netnsSupport.ok ? CATALOGUE.length : LOOPBACK.length;
+    expect(r.stdout).toMatch(new RegExp(`${ran} match the prediction, none differs`));
   });
 });
 

@@ -3,8 +3,10 @@ import { isIP } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import {
   CATALOGUE,
+  catalogueFamilies,
   describeTopology,
   type Experiment,
+  FAMILY_SUMMARIES,
   PORT_SPAN,
   selectExperiments,
 } from '../../src/experiments/index.js';
@@ -60,12 +62,16 @@ describe('the catalogue', () => {
       expect(Object.keys(e.prediction.outcomes).length).toBeGreaterThan(0);
       expect(Number.isInteger(e.prediction.established)).toBe(true);
       expect(Object.keys(e.variant).length).toBeGreaterThan(0);
-      for (const o of Object.values(e.prediction.outcomes)) {
-        expect(o).toMatch(/^(ok|(bind|listen|connect) E[A-Z]+)$/);
+      for (const [k, o] of Object.entries(e.prediction.outcomes)) {
+        if (k.endsWith(' accepted')) expect(o).toMatch(/^\d+$/);
+        else if (k.startsWith('to ')) expect(o).toMatch(/^\d+ ok, then (bind|connect) E[A-Z]+$/);
+        else expect(o).toMatch(/^(ok|(bind|listen|connect) E[A-Z]+)$/);
       }
       // Exactly one way to run it.
       expect(Boolean(e.sockets) !== Boolean(e.restart)).toBe(true);
-      if (e.of) expect(CATALOGUE.some((b) => b.name === e.of)).toBe(true);
+      if (e.of) {
+        expect(CATALOGUE.some((b) => b.name === e.of) || e.of in FAMILY_SUMMARIES, e.of).toBe(true);
+      }
       expect(describeTopology(e).length).toBeGreaterThan(0);
     },
   );
@@ -76,16 +82,29 @@ describe('the catalogue', () => {
       const sockets = e.sockets ?? [];
       const names = ids(e);
       expect(new Set(names).size).toBe(names.length);
-      // every predicted outcome names a socket, and every socket has a predicted outcome
-      expect(Object.keys(e.prediction.outcomes).sort()).toEqual([...names].sort());
-      // established = connectors predicted to succeed
+      // every predicted outcome names a socket (or a ceiling's destination, or a listener's
+      // accept count), and every socket has a predicted outcome
+      const extra = [
+        ...(e.ceiling?.destinations.map((d) => `to ${d}`) ?? []),
+        ...(e.observeAccepted
+          ? sockets.filter((s) => s.role === 'listener').map((s) => `${s.id} accepted`)
+          : []),
+      ];
+      expect(Object.keys(e.prediction.outcomes).sort()).toEqual([...names, ...extra].sort());
+      // established = connectors predicted to connect (bind-only sockets never do), plus the
+      // connections a ceiling predicts
       const okConnectors = sockets.filter(
-        (s) => s.role === 'connector' && e.prediction.outcomes[s.id] === 'ok',
+        (s) => s.role === 'connector' && s.to && e.prediction.outcomes[s.id] === 'ok',
       ).length;
-      expect(e.prediction.established).toBe(okConnectors);
+      const filled = (e.ceiling?.destinations ?? []).reduce(
+        (n, d) => n + Number.parseInt(e.prediction.outcomes[`to ${d}`] ?? '0', 10),
+        0,
+      );
+      expect(e.prediction.established).toBe(okConnectors + filled);
       const listeners = new Set(sockets.filter((s) => s.role === 'listener').map((s) => s.id));
       sockets.forEach((s, i) => {
-        const addrs = s.role === 'listener' ? [s.at] : [s.to, ...(s.from ? [s.from] : [])];
+        const addrs =
+          s.role === 'listener' ? [s.at] : [...(s.to ? [s.to] : []), ...(s.from ? [s.from] : [])];
         for (const a of addrs) {
           expect(isLoopback(a.ip), `${s.id} ${a.ip}`).toBe(true);
           expect(isIP(a.ip)).toBe(e.family);
@@ -137,15 +156,20 @@ describe('fourtuple demo arguments', () => {
     expect(r.stdout).toBe('');
   });
 
-  it('--list prints one line per experiment', async () => {
+  it('--list prints the families, each with one line per experiment', async () => {
     const r = await cli(['demo', '--list']);
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
-    expect(lines).toHaveLength(CATALOGUE.length);
-    CATALOGUE.forEach((e, i) => {
-      expect(lines[i]?.startsWith(`${e.name} `)).toBe(true);
-      expect(lines[i]).toContain(e.summary);
-    });
+    const families = catalogueFamilies();
+    expect(lines).toHaveLength(CATALOGUE.length + families.length);
+    let k = 0;
+    for (const f of families) {
+      expect(lines[k++]).toMatch(new RegExp(`^${f.family} \\(${f.experiments.length}\\)`));
+      for (const e of f.experiments) {
+        expect(lines[k]?.startsWith(`  ${e.name} `)).toBe(true);
+        expect(lines[k++]).toContain(e.summary);
+      }
+    }
   });
 
   it('--list --json prints the catalogue', async () => {
@@ -172,5 +196,62 @@ describe('fourtuple demo arguments', () => {
     const r = await cli(['demo', '--help']);
     expect(r.code).toBe(0);
     for (const o of ['--list', '--base-port', '--hosts', '--json']) expect(r.stdout).toContain(o);
+  });
+});
+
+describe('the families where ports run out', () => {
+  const world = CATALOGUE.filter((e) => e.world);
+
+  it('every world experiment cites the kernel rule that decides it', () => {
+    expect(world.length).toBeGreaterThan(0);
+    for (const e of world) {
+      expect(e.explanation, e.name).toMatch(
+        /inet_csk_get_port|inet_csk_bind_conflict|inet_csk_find_open_port|__inet_hash_connect/,
+      );
+    }
+  });
+
+  it.each(['sysctl', 'socket'] as const)(
+    'the bind matrix (%s): 16 option pairs x ip_autobind_reuse 0/1, three second binds predicted to succeed',
+    (via) => {
+      const matrix = world.filter((e) => e.of === 'exhausted-bind' && e.world?.via === via);
+      expect(matrix).toHaveLength(32);
+      const ok = matrix.filter((e) => e.prediction.outcomes.B2 === 'ok').map((e) => e.name);
+      const suffix = via === 'socket' ? '-sockopt' : '';
+      expect(ok.sort()).toEqual(
+        ['both-ra', 'ra-both', 'ra-ra'].map((p) => `exhausted-bind-${p}-autobind1${suffix}`),
+      );
+      for (const e of matrix) {
+        expect(e.variant.reuseaddr).toHaveLength(2);
+        expect(e.variant.reuseport).toHaveLength(2);
+        expect([0, 1]).toContain(e.variant.autobindReuse);
+      }
+    },
+  );
+
+  it('has the strategies, the ceilings, the order pairs and the reuseport variants', () => {
+    const names = new Set(CATALOGUE.map((e) => e.name));
+    for (const n of [
+      'exhausted-connect-connect',
+      'exhausted-connect-bind-zero',
+      'exhausted-connect-bind-zero-autobind',
+      'exhausted-connect-no-port-sockopt',
+      'port-ceiling-connect',
+      'port-ceiling-bind-zero',
+      'port-ceiling-bind-no-port-sockopt',
+      'order-connector-first-lra-cra',
+      'order-listener-first-lboth-cboth',
+      'self-connect-listener',
+      'reuseport-fastpath-control',
+      'reuseport-fastpath-vouched',
+      'diff-port-reuseport',
+      'diff-ip-reuseaddr-reuseport',
+      'one-listener-two-ips-reuseport',
+      'diff-source-ip-reuseport',
+      'same-4-tuple-reuseaddr-reuseport',
+    ]) {
+      expect(names.has(n), n).toBe(true);
+    }
+    expect(CATALOGUE.filter((e) => e.of === 'order')).toHaveLength(16);
   });
 });
