@@ -49,6 +49,39 @@ export function perDestination(range: PortRange): PerDestination {
   };
 }
 
+/** What a client run can reach at most, and how to reach more: see destinationCeiling. */
+export interface DestinationCeiling {
+  /** sources x destinations x ephemeral ports */
+  ceiling: number;
+  /** the text that says so, with the ways past it; undefined when `wanted` fits */
+  warning: string | undefined;
+}
+
+/**
+ * The seed's per-destination limit for a client run: each (source IP, destination ip:port) pair
+ * takes at most one connection per ephemeral port, so `sources` IPs to `destinations` listeners
+ * hold at most sources x destinations x range.size at once. Said before a run, not after it
+ * stops at EADDRNOTAVAIL.
+ */
+export function destinationCeiling(
+  wanted: number,
+  destinations: number,
+  range: PortRange,
+  sources = 1,
+): DestinationCeiling {
+  const ceiling = sources * destinations * range.size;
+  if (wanted <= ceiling) return { ceiling, warning: undefined };
+  const plural = (k: number, one: string) => `${k} ${one}${k === 1 ? '' : 's'}`;
+  return {
+    ceiling,
+    warning:
+      `${wanted} connections asked, but ${plural(sources, 'source IP')} to ${plural(destinations, 'destination ip:port')} ` +
+      `hold at most ${ceiling} at once (${range.size} ephemeral ports, ${range.low}-${range.high}, per pair): ` +
+      'the run will stop at EADDRNOTAVAIL. For more, add destination ports or listeners, add source ' +
+      'IPs (more client machines: `fourtuple agent`), or widen net.ipv4.ip_local_port_range.',
+  };
+}
+
 /** Counts for n machines x m ports x k IPs per machine. Throws RangeError on values < 1. */
 export function theory(options: TheoryOptions): TheoryResult {
   const input = {

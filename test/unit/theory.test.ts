@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parsePortRange } from '../../src/limits/procfs.js';
 import {
   countModels,
+  destinationCeiling,
   internetTheory,
   MODEL_FORMULA,
   MODEL_ORDER,
@@ -181,5 +182,20 @@ describe('MODEL_FORMULA: the formula each table prints beside a count', () => {
       }),
     );
     expect(evaluate(MODEL_FORMULA.serverBest, 5, 1)).toBe(4);
+  });
+});
+
+describe('destinationCeiling: what one client reaches before EADDRNOTAVAIL', () => {
+  const range = { low: 32768, high: 60999, size: 28232, source: 'test' };
+  it('fits: no warning; past it: the ceiling and the ways past it', () => {
+    expect(destinationCeiling(28232, 1, range)).toEqual({ ceiling: 28232, warning: undefined });
+    const d = destinationCeiling(150_000, 1, range);
+    expect(d.ceiling).toBe(28232);
+    expect(d.warning).toMatch(
+      /^150000 connections asked, but 1 source IP to 1 destination ip:port hold at most 28232/,
+    );
+    expect(d.warning).toMatch(/widen net\.ipv4\.ip_local_port_range/);
+    expect(destinationCeiling(150_000, 6, range).warning).toBeUndefined();
+    expect(destinationCeiling(150_000, 2, range, 2).ceiling).toBe(4 * 28232);
   });
 });
