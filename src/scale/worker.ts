@@ -58,13 +58,18 @@ async function ramp(connections: number, window: number, rate: number): Promise<
     // Yield to the event loop so the coordinator's messages (stop) get through.
     await new Promise((r) => setImmediate(r));
   }
-  // Drain what is still in flight (bounded), so established + failed = attempted.
-  const drainUntil = performance.now() + 2000;
-  while (e.stats.inFlight > 0 && performance.now() < drainUntil) e.poll(1);
+  // Drain what is still in flight (bounded, past the connect timeout so that unanswered SYNs
+  // are counted), so established + failed = attempted.
+  const drainUntil = performance.now() + Math.max(2000, e.connectTimeoutMs + 500);
+  while (e.stats.inFlight > 0 && performance.now() < drainUntil) {
+    e.poll(1);
+    e.sweepConnects();
+  }
   // Accept what the kernel already established (the client end completes first).
   const acceptUntil = performance.now() + 2000;
   while (e.stats.accepted < e.stats.established && performance.now() < acceptUntil) e.poll(1);
   ramping = false;
+  e.endRamp();
   send({ type: 'ramped', stats: e.stats, ms: Math.round(performance.now() - t0) });
 }
 
@@ -86,7 +91,11 @@ function handle(m: ToWorker): void {
         const base = openFds();
         engine = new Engine(limit);
         const listeners = m.listenHosts.map((h) => engine!.listen(h, m.backlog));
-        for (const d of m.targets.length ? m.targets : listeners) engine.addDestination(d);
+        for (const d of m.targets.length ? m.targets : listeners) {
+          engine.addDestination(d, m.targets.length > 0);
+        }
+        if (m.probe) engine.setProbe(m.probe);
+        if (m.connectTimeoutMs) engine.connectTimeoutMs = m.connectTimeoutMs;
         const capacity = Math.max(
           0,
           Math.floor((limit - base - listeners.length - 8) / (m.targets.length ? 1 : 2)),
@@ -106,10 +115,18 @@ function handle(m: ToWorker): void {
         break;
       case 'stop':
         stopping = true;
+        if (!ramping) engine!.endRamp();
         if (!ramping) send({ type: 'ramped', stats: engine!.stats, ms: 0 });
         break;
       case 'verify':
-        void engine!.verify(m.timeoutMs).then((result) => send({ type: 'verified', result }));
+        void engine!
+          .verify(m.timeoutMs)
+          .then((result) => send({ type: 'verified', result, stats: engine!.stats }));
+        break;
+      case 'probe':
+        void engine!
+          .verify(m.timeoutMs)
+          .then((result) => send({ type: 'probed', result, stats: engine!.stats, at: Date.now() }));
         break;
       case 'teardown': {
         const closed = engine?.closeAll() ?? 0;
