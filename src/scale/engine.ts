@@ -47,7 +47,7 @@ const WALLS = new Set([
 ]);
 
 /** A FIN this soon after the connect completed, before any probe, is a refusal (a client cap). */
-const AT_ONCE_MS = 1000;
+export const AT_ONCE_MS = 1000;
 /** first bytes kept of what a server sent unasked (a refusal's message) */
 const KEEP_BYTES = 128;
 /** connections whose unasked bytes are kept at once (the first bytes of a refusal) */

@@ -6,7 +6,7 @@
 import { readdirSync } from 'node:fs';
 import { FourtupleError } from '../errors.js';
 import { getNofileLimit, setNofileSoftLimit } from '../sockets/rlimit.js';
-import { Engine } from './engine.js';
+import { AT_ONCE_MS, Engine } from './engine.js';
 import type { FromWorker, ToWorker } from './messages.js';
 
 /**
@@ -22,6 +22,8 @@ const send = (m: FromWorker): void => {
 let engine: Engine | undefined;
 let stopping = false;
 let ramping = false;
+/** this worker listens itself (not --target): it accepts the server ends */
+let listening = true;
 
 function openFds(): number {
   try {
@@ -65,9 +67,16 @@ async function ramp(connections: number, window: number, rate: number): Promise<
     e.poll(1);
     e.sweepConnects();
   }
-  // Accept what the kernel already established (the client end completes first).
-  const acceptUntil = performance.now() + 2000;
+  // Accept what the kernel already established (the client end completes first); with
+  // --target the server ends are not ours, and nothing is waited for.
+  const acceptUntil = performance.now() + (listening ? 2000 : 0);
   while (e.stats.accepted < e.stats.established && performance.now() < acceptUntil) e.poll(1);
+  // A server that refuses by closing at once (a client cap) closes the connects it accepted
+  // last a moment after the ramp: those are refusals too, not connections held and then lost.
+  if (!listening && e.stats.wall?.kind === 'closed-at-once') {
+    const settleUntil = performance.now() + AT_ONCE_MS;
+    while (performance.now() < settleUntil) e.poll(10);
+  }
   ramping = false;
   e.endRamp();
   send({ type: 'ramped', stats: e.stats, ms: Math.round(performance.now() - t0) });
@@ -94,6 +103,7 @@ function handle(m: ToWorker): void {
         for (const d of m.targets.length ? m.targets : listeners) {
           engine.addDestination(d, m.targets.length > 0);
         }
+        listening = m.targets.length === 0;
         if (m.probe) engine.setProbe(m.probe);
         if (m.connectTimeoutMs) engine.connectTimeoutMs = m.connectTimeoutMs;
         const capacity = Math.max(

@@ -88,6 +88,7 @@ describe('wallStop', () => {
   it('names the worker and its RLIMIT_NOFILE at EMFILE', () => {
     expect(wallStop({ errno: 'EMFILE', syscall: 'socket' }, where)).toEqual({
       reason: 'wall',
+      side: 'client',
       errno: 'EMFILE',
       syscall: 'socket',
       detail: 'EMFILE: worker 42 reached its descriptor limit (RLIMIT_NOFILE 200) at socket',
