@@ -30,13 +30,11 @@ export function stopWords(stop: MaxInput['stoppedBy']): string {
   const what = [stop.errno, stop.syscall ? `at ${stop.syscall}` : undefined]
     .filter(Boolean)
     .join(' ');
-  const base = STOP_WORDS[stop.reason] ?? stop.reason;
+  // a server's wall is named as such; a client's reads as before ("a wall: EMFILE at socket")
   const words =
-    stop.side === 'server'
-      ? `the server's ${base}`
-      : stop.side === 'client'
-        ? `this client's ${base}`
-        : base;
+    stop.reason === 'wall' && stop.side === 'server'
+      ? "the server's wall"
+      : (STOP_WORDS[stop.reason] ?? stop.reason);
   return what ? `${words}: ${what}` : words;
 }
 
@@ -118,7 +116,7 @@ function serverHtml(max: MaxInput): string {
     )
     .join('');
   const table = kinds.length
-    ? `<h4>What the server did</h4><table><thead><tr><th>kind</th><th>count</th><th>first bytes it sent</th><th>first at</th></tr></thead><tbody>${rows}</tbody></table>`
+    ? `<h4>${max.mode === 'target' ? 'What the server did' : 'What the connections met'}</h4><table><thead><tr><th>kind</th><th>count</th><th>first bytes it sent</th><th>first at</th></tr></thead><tbody>${rows}</tbody></table>`
     : '';
   const rounds = max.probes?.rounds ?? [];
   const roundRows = rounds
