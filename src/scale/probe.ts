@@ -176,8 +176,11 @@ const KNOWN_CAPS: { match: RegExp; means: string }[] = [
     match: /max number of clients reached/i,
     means: 'Redis `maxclients`, default 10000, lowered to its RLIMIT_NOFILE minus 32',
   },
+  {
+    match: /too many open connections/i,
+    means: 'memcached `-c`, max simultaneous connections, default 1024',
+  },
   { match: /too many connections/i, means: "the server's connection limit" },
-  { match: /SERVER_ERROR/i, means: 'memcached `-c` (max simultaneous connections)' },
 ];
 
 /** What a server failure usually means, in words, for the summary. */

@@ -109,6 +109,17 @@ ${temp}
   return s;
 }
 
+/** memcached, `-c maxconns`, on 127.0.0.1:port (as nobody: it refuses to run as root). */
+export async function startMemcached(maxconns: number): Promise<Server> {
+  const port = freePort(['127.0.0.1']);
+  const dir = mkdtempSync(join(tmpdir(), 'fourtuple-memcached-'));
+  const user = process.getuid?.() === 0 ? ['-u', 'nobody'] : [];
+  const args = [...user, '-l', '127.0.0.1', '-p', String(port), '-U', '0', '-m', '16'];
+  const s = start('memcached', [...args, '-c', String(maxconns)], port, dir);
+  await listening(port, s.child);
+  return s;
+}
+
 /**
  * A Python listener on a free port with backlog `backlog`: `then` is the script that runs once
  * it listens (the socket is `s`).

@@ -11,6 +11,7 @@ import {
   installed,
   startBacklogListener,
   startClosingListener,
+  startMemcached,
   startNginx,
   startRedis,
   stopServers,
@@ -136,5 +137,23 @@ describe.skipIf(!haveServers)('max --target against real servers', () => {
     const died = rounds.find((x) => x.died > 0)!;
     expect(died.tMs).toBeGreaterThanOrEqual(1000);
     expect(rounds[0]!.alive).toBe(300);
+  });
+
+  it('memcached -c 500: its version answered on each held connection, the cap named with its ERROR line', async () => {
+    const mc = await startMemcached(500);
+    const r = await against(mc.port, {
+      connections: 800,
+      probe: 'send:version\\r\\n,expect:VERSION',
+    });
+    // memcached counts its own descriptors (listener, pipes) in -c
+    expect(r.alive).toBeGreaterThan(400);
+    expect(r.alive).toBeLessThan(500);
+    expect(r.dead).toBe(0);
+    expect(r.stoppedBy.side).toBe('server');
+    expect(r.stoppedBy.kind).toBe('closed-at-once');
+    expect(r.failuresByKind['closed-at-once']!.firstBytes).toBe(
+      'ERROR Too many open connections\r\n',
+    );
+    expect(r.stoppedBy.detail).toContain('memcached `-c`');
   });
 });
