@@ -6,7 +6,8 @@
  * and stopped by its pid; nothing is left running.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { type MaxOptions, runMax } from '../../src/scale/coordinator.js';
+import { type MaxOptions, type MaxResult, runMax } from '../../src/scale/coordinator.js';
+import { cli } from '../helpers/cli.js';
 import {
   installed,
   startBacklogListener,
@@ -72,15 +73,30 @@ describe.skipIf(!haveServers)('max --target against real servers', () => {
     for (const round of r.probes.rounds) expect(round.alive).toBe(3000);
   });
 
-  it('a wrong probe reads as wrong replies, each with the bytes the server sent', async () => {
+  it('fourtuple max --probe: a wrong probe reads as wrong replies with the bytes the server sent; a bad one is refused', async () => {
     const redis = await startRedis(100);
-    const r = await against(redis.port, {
-      connections: 20,
-      probe: 'send:PING\\r\\n,expect:+PANG',
-    });
+    const target = `127.0.0.1:${redis.port}`;
+    const common = ['max', '--target', target, '--connections', '20', '--rate', '100000'];
+    const run = await cli([
+      ...common,
+      '--hold',
+      '0',
+      '--probe',
+      'send:PING\\r\\n,expect:+PANG',
+      '--json',
+    ]);
+    expect(run.code).toBe(1);
+    const r = JSON.parse(run.stdout) as MaxResult;
     expect(r.alive).toBe(0);
     expect(r.dead).toBe(20);
+    expect(r.probes.probe).toBe('send:PING\\r\\n,expect:+PANG');
     expect(r.failuresByKind['wrong-reply']).toMatchObject({ count: 20, firstBytes: '+PONG\r\n' });
+
+    const bad = await cli([...common, '--probe', 'ping']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(
+      '--probe ping: expected echo, none, redis, http or send:DATA,expect:PREFIX',
+    );
   });
 
   it('nginx worker_connections 1024: --probe http passes for a run that fits, a run past it names the cap', async () => {
