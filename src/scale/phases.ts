@@ -160,14 +160,15 @@ async function probeRound(p: HoldProbes, timeoutMs: number): Promise<void> {
 }
 
 /**
- * The verify's time budget per worker: 30 s, or more when the workers hold more than a core can
- * check in that time. Every worker verifies at once and they share the cores: at ~10 us of CPU
- * per connection checked (both ends, with the echo), each core gets through ~100 per ms; the
- * budget allows 4 times that.
+ * The verify's time budget per worker: 30 s, or more when the workers hold more than the cores
+ * can check in that time. Every worker verifies at once and they share the cores: measured, 1M
+ * connections on 2 cores took 18-29 s (0.04-0.06 ms per connection per core, a busy machine);
+ * the budget allows about three times that, plus 10 s. It only bounds the verify, which ends
+ * as soon as every connection is checked; what it does not reach is unverified, not dead.
  */
 export function verifyBudgetMs(perWorker: number, workers: number, cores: number): number {
   const perCore = (perWorker * workers) / Math.max(1, cores);
-  return Math.max(30_000, Math.round(perCore * 0.04) + 10_000);
+  return Math.max(30_000, Math.round(perCore * 0.15) + 10_000);
 }
 
 /**
