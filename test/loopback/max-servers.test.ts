@@ -6,6 +6,7 @@
  * and stopped by its pid; nothing is left running.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { practiceSection } from '../../src/report/sections/max.js';
 import { type MaxOptions, type MaxResult, runMax } from '../../src/scale/coordinator.js';
 import { cli } from '../helpers/cli.js';
 import {
@@ -54,6 +55,12 @@ describe.skipIf(!haveServers)('max --target against real servers', () => {
     expect(refused.firstBytes).toBe('-ERR max number of clients reached\r\n');
     expect(r.probes.probe).toBe('redis');
     expect(r.sockstat.clean).toBe(true);
+    // the report names the server's wall and quotes what it said
+    const html = practiceSection(r, undefined).html;
+    expect(html).toContain('Stopped: the server&#39;s wall');
+    expect(html).toContain('What the server did');
+    expect(html).toContain('<code>-ERR max number of clients reached\\r\\n</code>');
+    expect(html).toContain('the redis probe');
   });
 
   it('Redis with room for them: all 3000 alive, PING answered +PONG on each, probed mid-hold too', async () => {
