@@ -124,9 +124,11 @@ export class Engine {
   private readonly ended: Uint8Array;
   /** 1 once a probe was sent on the connection (a later FIN is not a refusal) */
   private readonly probed: Uint8Array;
-  /** ms since the engine started: when each connect started, and when it completed */
-  private readonly startedAt: Uint32Array;
-  private readonly establishedAt: Uint32Array;
+  /**
+   * ms since the engine started: while connecting, when the connect started; once established,
+   * when it completed (one array: a descriptor is never both)
+   */
+  private readonly since: Uint32Array;
   /** the destination index each connecting descriptor was sent to (to name a failure's peer) */
   private readonly destOf: Uint16Array;
   /** the first bytes servers sent unasked, by connection (bounded) */
@@ -159,8 +161,7 @@ export class Engine {
     this.matched = new Uint16Array(n);
     this.ended = new Uint8Array(n);
     this.probed = new Uint8Array(n);
-    this.startedAt = new Uint32Array(n);
-    this.establishedAt = new Uint32Array(n);
+    this.since = new Uint32Array(n);
     this.destOf = new Uint16Array(n);
   }
 
@@ -282,7 +283,7 @@ export class Engine {
     }
     this.track(fd, CONNECTING);
     this.destOf[fd] = i;
-    this.startedAt[fd] = this.now();
+    this.since[fd] = this.now();
     this.probed[fd] = 0;
     // Edge-triggered: EPOLLOUT fires once when the connect finishes, EPOLLIN when a reply (or a
     // server's refusal, EPOLLRDHUP its FIN) arrives; registered until the descriptor is closed.
@@ -307,7 +308,7 @@ export class Engine {
     this.lastSweep = now;
     for (let fd = 0; fd <= this.maxFd; fd++) {
       if (this.state[fd] !== CONNECTING) continue;
-      if (now - this.startedAt[fd]! < this.connectTimeoutMs) continue;
+      if (now - this.since[fd]! < this.connectTimeoutMs) continue;
       closeFd(fd);
       this.state[fd] = FREE;
       this.stats.inFlight--;
@@ -346,7 +347,7 @@ export class Engine {
       this.state[fd] = CLIENT;
       this.stats.inFlight--;
       this.stats.established++;
-      this.establishedAt[fd] = this.now();
+      this.since[fd] = this.now();
       return;
     }
     if (ev & (c.EPOLLERR | c.EPOLLHUP)) {
@@ -394,7 +395,7 @@ export class Engine {
       }
       if (n === 0) {
         const atOnce =
-          this.targetMode && !this.probed[fd] && this.now() - this.establishedAt[fd]! < AT_ONCE_MS;
+          this.targetMode && !this.probed[fd] && this.now() - this.since[fd]! < AT_ONCE_MS;
         this.lose(fd, atOnce ? 'closed-at-once' : 'closed');
         return;
       }
