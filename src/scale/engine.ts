@@ -146,6 +146,8 @@ export class Engine {
   /** with --target, the server ends are not ours: a server's FIN or RST is its doing */
   private targetMode = false;
   private lostAtRampEnd = 0;
+  /** until endRamp: a server's close or reset stops the ramp */
+  private inRamp = true;
   private lastSweep = 0;
   /** a connect still in progress after this long fails with ETIMEDOUT (its SYN unanswered) */
   connectTimeoutMs = 5000;
@@ -232,7 +234,10 @@ export class Engine {
     this.state[fd] = FREE;
     this.stats.established--;
     this.stats.lost++;
-    if (kind === 'closed-at-once' && !this.stats.wall) {
+    // A server that drops connections while the ramp opens them (a refusal, or a close or
+    // reset later) is the server's wall: opening more to replace them would only churn.
+    const byServer = kind === 'closed-at-once' || kind === 'closed' || kind === 'reset';
+    if (byServer && this.targetMode && this.inRamp && !this.stats.wall) {
       this.stats.wall = { errno: errno ?? 'EOF', syscall: 'recv', kind };
     }
   }
@@ -491,6 +496,7 @@ export class Engine {
 
   /** The ramp is over: connections lost from now on are dead (verify counts them). */
   endRamp(): void {
+    this.inRamp = false;
     this.lostAtRampEnd = this.stats.lost;
   }
 

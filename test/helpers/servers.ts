@@ -166,6 +166,21 @@ export function startClosingListener(afterMs: number): Promise<Server> {
   ]);
 }
 
+/** A listener that closes each connection `idleMs` after accepting it (an idle timeout). */
+export function startIdleTimeoutListener(idleMs: number): Promise<Server> {
+  return startPython('idle', 4096, [
+    's.settimeout(0.02)',
+    'conns = []',
+    'while True:',
+    '    try:',
+    '        conns.append((s.accept()[0], time.time()))',
+    '    except socket.timeout:',
+    '        pass',
+    `    while conns and time.time() - conns[0][1] > ${idleMs / 1000}:`,
+    '        conns.pop(0)[0].close()',
+  ]);
+}
+
 /**
  * Stops every server this file started, by its pid: SIGTERM (nginx's master then stops its
  * workers), SIGKILL after 5 s; then checks none of their processes is left.

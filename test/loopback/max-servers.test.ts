@@ -13,6 +13,7 @@ import {
   installed,
   startBacklogListener,
   startClosingListener,
+  startIdleTimeoutListener,
   startMemcached,
   startNginx,
   startRedis,
@@ -178,5 +179,22 @@ describe.skipIf(!haveServers)('max --target against real servers', () => {
       'ERROR Too many open connections\r\n',
     );
     expect(r.stoppedBy.detail).toContain('memcached `-c`');
+  });
+
+  it('a server that closes connections while the ramp opens them stops the ramp: its wall, not a churn', async () => {
+    const server = await startIdleTimeoutListener(1500);
+    const r = await against(server.port, {
+      connections: 1000,
+      rate: 200,
+      probe: 'none',
+      durationMs: 8000,
+    });
+    expect(r.stoppedBy.reason).toBe('wall');
+    expect(r.stoppedBy.side).toBe('server');
+    expect(r.stoppedBy.kind).toBe('closed');
+    expect(r.stoppedBy.detail).toContain('the server closed connections after');
+    // stopped about 1.5 s into a 5 s ramp, not at --duration after replacing them for 8 s
+    expect(r.timing.rampMs).toBeLessThan(4000);
+    expect(r.established).toBeLessThan(1000);
   });
 });
