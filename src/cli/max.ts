@@ -1,6 +1,7 @@
 /** `fourtuple max`: as many concurrent connections as the machine allows, and what stopped it. */
 import { InterruptedError, UsageError } from '../errors.js';
 import { type MaxResult, type Progress, runMax } from '../scale/coordinator.js';
+import { type FailureKind, type FailureRecord, parseProbe, showBytes } from '../scale/probe.js';
 import { getNofileLimit } from '../sockets/rlimit.js';
 import { defineCommand } from './_command.js';
 import { groupDigits, printJson, table, toJson } from './_output.js';
@@ -18,6 +19,26 @@ function targetList(text: string, flag: string): string[] {
   return items;
 }
 
+/** --probe: a preset or send:DATA,expect:PREFIX, checked here; resolved by the library. */
+function probeText(text: string, flag: string): string {
+  try {
+    parseProbe(text);
+  } catch (err) {
+    throw new UsageError(`--${flag} ${text}: ${(err as Error).message}`, flag);
+  }
+  return text;
+}
+
+/** The server's failures by kind: "closed-at-once x1,000 (first bytes: `-ERR ...`)". */
+function kindsText(r: MaxResult): string {
+  return (Object.entries(r.failuresByKind) as [FailureKind, FailureRecord][])
+    .map(
+      ([k, v]) =>
+        `${k} x${groupDigits(v.count)}${v.firstBytes ? ` (first bytes: \`${showBytes(v.firstBytes.slice(0, 60))}\`)` : ''}`,
+    )
+    .join(', ');
+}
+
 function kb(bytes: number): string {
   // 0: nothing was established, so there is no per-connection figure
   return bytes > 0 ? `${(bytes / 1024).toFixed(1)} KB` : 'n/a';
@@ -31,7 +52,14 @@ export function formatMax(r: MaxResult): string {
     ],
     ['established (peak)', groupDigits(r.established)],
     ['accepted', r.mode === 'target' ? 'n/a (not our listener)' : groupDigits(r.accepted)],
-    ['verified alive', `${groupDigits(r.alive)}${r.dead ? ` (${groupDigits(r.dead)} dead)` : ''}`],
+    [
+      'verified alive',
+      `${groupDigits(r.alive)}${r.dead ? ` (${groupDigits(r.dead)} dead)` : ''}${r.unverified ? ` (${groupDigits(r.unverified)} unverified: not checked within ${(r.probes.verifyTimeoutMs / 1000).toFixed(0)} s)` : ''}`,
+    ],
+    [
+      'probe',
+      `${r.probes.probe}${r.probes.intervalMs ? `, every ${(r.probes.intervalMs / 1000).toFixed(1)} s during the hold (${r.probes.rounds.length} rounds, ${groupDigits(r.probes.rounds.reduce((n, x) => n + x.died, 0))} died)` : ''}`,
+    ],
     [
       'workers',
       `${r.workers} x up to ${groupDigits(r.connectionsPerWorker)} connections (${groupDigits(r.fdsPerWorker)} descriptors each)`,
@@ -60,6 +88,7 @@ export function formatMax(r: MaxResult): string {
   ];
   const failures = Object.entries(r.failures);
   if (failures.length) rows.push(['failures', failures.map(([k, v]) => `${k} x${v}`).join(', ')]);
+  if (Object.keys(r.failuresByKind).length) rows.push(['server did', kindsText(r)]);
   if (r.crashes.length)
     rows.push([
       'worker crashes',
@@ -71,7 +100,7 @@ export function formatMax(r: MaxResult): string {
     // the memory guard's detail already reads "stopped by the memory guard: ..."
     r.stoppedBy.detail.startsWith('stopped by')
       ? r.stoppedBy.detail
-      : `stopped by: ${r.stoppedBy.detail}`,
+      : `stopped by${r.stoppedBy.side ? ` (${r.stoppedBy.side === 'server' ? 'the server' : 'this client'})` : ''}: ${r.stoppedBy.detail}`,
   ].join('\n');
 }
 
@@ -169,6 +198,32 @@ then --connections N and --rate R are required.`,
       defaultText: '4 x cores',
       description: 'workers ramping at once',
     },
+    probe: {
+      type: 'custom',
+      placeholder: 'PROBE',
+      accepts: 'echo, none, redis, http, or send:DATA,expect:PREFIX (C-style escapes)',
+      defaultText: 'echo',
+      description:
+        "how each connection is checked: echo (fourtuple's listeners), none (still open), redis (PING), http (HEAD /), or send:DATA,expect:PREFIX",
+      parse: probeText,
+    },
+    'probe-interval': {
+      type: 'duration',
+      minMs: 100,
+      maxMs: 3_600_000,
+      field: 'probeIntervalMs',
+      defaultText: 'only at verify',
+      description: 'also probe every connection this often during the hold',
+    },
+    'connect-timeout': {
+      type: 'duration',
+      minMs: 100,
+      maxMs: 600_000,
+      default: 5000,
+      field: 'connectTimeoutMs',
+      description:
+        "a connect whose SYN is not answered this long fails (the server's backlog is full)",
+    },
     'json-stream': {
       type: 'boolean',
       field: false,
@@ -184,6 +239,9 @@ then --connections N and --rate R are required.`,
     const durationMs = values.duration;
     const memoryFloorBytes = values['memory-floor'];
     const fdsPerWorker = values['fds-per-worker'];
+    const probe = values.probe;
+    const probeIntervalMs = values['probe-interval'];
+    const connectTimeoutMs = values['connect-timeout'];
     if (values.json && values['json-stream']) {
       throw new UsageError('--json and --json-stream cannot be used together', 'json');
     }
@@ -214,6 +272,9 @@ then --connections N and --rate R are required.`,
         ...(fdsPerWorker !== undefined ? { fdsPerWorker } : {}),
         window,
         ...(concurrency !== undefined ? { concurrency } : {}),
+        ...(probe !== undefined ? { probe } : {}),
+        ...(probeIntervalMs !== undefined ? { probeIntervalMs } : {}),
+        connectTimeoutMs,
         signal,
       },
       onProgress,
@@ -225,6 +286,7 @@ then --connections N and --rate R are required.`,
     else io.stdout.write(`${formatMax(r)}\n`);
     if (signal.aborted)
       return signal.reason instanceof InterruptedError ? signal.reason.exitCode : 130;
-    return r.stoppedBy.reason === 'target' && r.dead === 0 && r.sockstat.clean ? 0 : 1;
+    const checked = r.dead === 0 && r.unverified === 0;
+    return r.stoppedBy.reason === 'target' && checked && r.sockstat.clean ? 0 : 1;
   },
 });

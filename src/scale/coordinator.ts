@@ -8,7 +8,16 @@
 
 import { readMem, readSockstatNow } from './_proc.js';
 import type { ToWorker } from './messages.js';
-import { hold, ramp, settleSockstat, startup, teardown, verify } from './phases.js';
+import {
+  hold,
+  noteListenQueue,
+  ramp,
+  settleSockstat,
+  startup,
+  teardown,
+  verify,
+  verifyBudgetMs,
+} from './phases.js';
 import {
   assignQuotas,
   checkMaxTargets,
@@ -19,6 +28,7 @@ import {
   readMachine,
 } from './plan.js';
 import { WorkerPool } from './pool.js';
+import { resolveProbe } from './probe.js';
 import { RunState, wallStop } from './run-state.js';
 import { Sampler } from './sampler.js';
 import { type Peak, summarize } from './summary.js';
@@ -112,15 +122,19 @@ async function phases(run: Run): Promise<MaxResult> {
   const startupMs = Math.round(performance.now() - tStart);
   if (options.beforeRamp && !state.stopped) await options.beforeRamp();
   const { rampMs, peak } = await rampToPeak(run);
+  noteListenQueue(state, options.targets);
 
   state.phase = 'hold';
-  const holdMs = await hold(options.holdMs ?? 10_000, signal);
+  const intervalMs = options.probeIntervalMs ?? 0;
+  const holdMs = await hold(options.holdMs ?? 10_000, signal, { run: state, pool, intervalMs });
 
   state.phase = 'verify';
   const tv = performance.now();
+  const verifyTimeoutMs =
+    options.verifyTimeoutMs ?? verifyBudgetMs(plan.perWorker, plan.workers, run.machine.cores);
   const checked = signal?.aborted
-    ? { alive: 0, dead: 0 }
-    : await verify(pool, options.verifyTimeoutMs ?? 30_000);
+    ? { alive: 0, dead: 0, unverified: peak.established }
+    : await verify(pool, verifyTimeoutMs);
   const verifyMs = Math.round(performance.now() - tv);
   sampler.stop();
 
@@ -141,6 +155,7 @@ async function phases(run: Run): Promise<MaxResult> {
     sockAfter,
     peak,
     ...checked,
+    verifyTimeoutMs,
     stoppedBy: state.stoppedBy ?? { reason: 'target', detail: '' },
     timing: {
       startupMs,
@@ -202,6 +217,8 @@ function setupMessage(options: MaxOptions): Extract<ToWorker, { cmd: 'setup' }> 
     targets,
     ...(options.fdsPerWorker ? { fdLimit: options.fdsPerWorker } : {}),
     backlog: 4096,
+    probe: resolveProbe(options.probe, targets[0]?.host),
+    ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
   };
 }
 

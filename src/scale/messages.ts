@@ -1,5 +1,6 @@
 /** The messages between the `max` coordinator and its workers (over the fork IPC channel). */
 import type { Destination, EngineStats, VerifyResult } from './engine.js';
+import type { Probe } from './probe.js';
 
 export type ToWorker =
   | {
@@ -11,6 +12,10 @@ export type ToWorker =
       /** lower this worker's RLIMIT_NOFILE soft limit (a descriptor budget) */
       fdLimit?: number;
       backlog: number;
+      /** how each connection is checked (default echo) */
+      probe?: Probe;
+      /** a connect whose SYN is unanswered this long fails with ETIMEDOUT */
+      connectTimeoutMs?: number;
     }
   | {
       cmd: 'ramp';
@@ -21,6 +26,8 @@ export type ToWorker =
     }
   | { cmd: 'stop' }
   | { cmd: 'verify'; timeoutMs: number }
+  /** a probe round during the hold (--probe-interval) */
+  | { cmd: 'probe'; timeoutMs: number }
   | { cmd: 'teardown' };
 
 export type FromWorker =
@@ -34,7 +41,8 @@ export type FromWorker =
     }
   | { type: 'progress'; stats: EngineStats }
   | { type: 'ramped'; stats: EngineStats; ms: number }
-  | { type: 'verified'; result: VerifyResult }
+  | { type: 'verified'; result: VerifyResult; stats: EngineStats }
+  | { type: 'probed'; result: VerifyResult; stats: EngineStats; at: number }
   | { type: 'closed'; closed: number }
   | {
       type: 'error';

@@ -9,8 +9,9 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { FourtupleError } from '../errors.js';
 import { readProcSize } from './_proc.js';
-import type { EngineStats, Wall } from './engine.js';
+import { type EngineStats, emptyStats, type Wall } from './engine.js';
 import type { FromWorker, ToWorker } from './messages.js';
+import { type FailureKinds, mergeFailureKinds } from './probe.js';
 import type { RunState } from './run-state.js';
 import type { Crash, StoppedBy } from './types.js';
 
@@ -72,7 +73,7 @@ export class WorkerPool {
     const w: WorkerHandle = {
       child,
       pid: child.pid ?? -1,
-      stats: { established: 0, accepted: 0, inFlight: 0, attempted: 0, failures: {} },
+      stats: emptyStats(),
       quota: 0,
       state: 'starting',
       waiters: new Map(),
@@ -128,6 +129,7 @@ export class WorkerPool {
       if (m.stats.wall) this.run.stop(this.wallStop(m.stats.wall, w));
     }
     if (m.type === 'ramped') w.state = 'ramped';
+    if (m.type === 'verified' || m.type === 'probed') w.stats = m.stats;
     if (m.type === 'error') {
       w.failed = true;
       this.run.stop({ reason: 'worker-crash', detail: `worker ${w.pid}: ${m.message}` });
@@ -169,16 +171,23 @@ export class WorkerPool {
   }
 
   /** Established, accepted and failures summed over every worker (the dead ones' last word). */
-  totals(): { established: number; accepted: number; failures: Record<string, number> } {
+  totals(): {
+    established: number;
+    accepted: number;
+    failures: Record<string, number>;
+    kinds: FailureKinds;
+  } {
     let established = 0;
     let accepted = 0;
     const failures: Record<string, number> = {};
+    const kinds: FailureKinds = {};
     for (const w of this.workers) {
       established += w.stats.established;
       accepted += w.stats.accepted;
       addFailures(failures, w.stats.failures);
+      mergeFailureKinds(kinds, w.stats.kinds);
     }
-    return { established, accepted, failures };
+    return { established, accepted, failures, kinds };
   }
 
   /** Workers that answered `setup` and are still alive: those that hold connections. */

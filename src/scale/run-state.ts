@@ -4,7 +4,7 @@
  * written once, in `stop`.
  */
 import type { Wall } from './engine.js';
-import type { Phase, StoppedBy } from './types.js';
+import type { Phase, ProbeRound, StoppedBy } from './types.js';
 
 /** Causes that end the whole run, not only the ramp. */
 const ENDS_RUN = new Set<StoppedBy['reason']>(['interrupted', 'worker-crash']);
@@ -12,7 +12,20 @@ const ENDS_RUN = new Set<StoppedBy['reason']>(['interrupted', 'worker-crash']);
 const RAMP_DONE = new Set<StoppedBy['reason']>(['target', 'capacity']);
 
 export class RunState {
-  phase: Phase = 'startup';
+  private current: Phase = 'startup';
+  /** when each phase began (epoch ms) */
+  readonly phaseStartedAt: Partial<Record<Phase, number>> = { startup: Date.now() };
+  /** probe rounds during the hold */
+  readonly probeRounds: ProbeRound[] = [];
+
+  get phase(): Phase {
+    return this.current;
+  }
+
+  set phase(p: Phase) {
+    this.current = p;
+    this.phaseStartedAt[p] ??= Date.now();
+  }
   private why: StoppedBy | undefined;
   private readonly listeners: ((why: StoppedBy) => void)[] = [];
 
@@ -63,6 +76,17 @@ export function wallStop(
   },
 ): StoppedBy {
   const { range } = where;
+  if (wall.kind && wall.kind !== 'refused') {
+    // The server's wall; the summary words it again with the counts of the whole run.
+    return {
+      reason: 'wall',
+      side: 'server',
+      kind: wall.kind,
+      ...(wall.errno !== 'EOF' ? { errno: wall.errno } : {}),
+      syscall: wall.syscall,
+      detail: `the server: ${wall.kind}`,
+    };
+  }
   const dest = wall.destination ?? 'the destination';
   const words: Record<string, string> = {
     EMFILE: `worker ${where.pid} reached its descriptor limit (RLIMIT_NOFILE ${where.fdLimit ?? '?'}) at ${wall.syscall}`,
@@ -74,6 +98,9 @@ export function wallStop(
   };
   return {
     reason: 'wall',
+    // a refused SYN: nothing listens there (the server's side, whatever the cause)
+    side: wall.errno === 'ECONNREFUSED' ? 'server' : 'client',
+    ...(wall.kind ? { kind: wall.kind } : {}),
     errno: wall.errno,
     syscall: wall.syscall,
     detail: `${wall.errno}: ${words[wall.errno] ?? wall.errno}`,

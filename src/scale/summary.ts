@@ -6,6 +6,14 @@ import type { Sockstat } from '../limits/procfs.js';
 import { tag } from '../result.js';
 import type { Machine, Plan } from './plan.js';
 import type { WorkerPool } from './pool.js';
+import {
+  type FailureKind,
+  type FailureKinds,
+  type FailureRecord,
+  resolveProbe,
+  serverWallWords,
+} from './probe.js';
+import type { RunState } from './run-state.js';
 import type { Sampler } from './sampler.js';
 import type { MaxOptions, MaxResult, StoppedBy } from './types.js';
 
@@ -28,10 +36,42 @@ export interface RunRecord {
   peak: Peak;
   alive: number;
   dead: number;
+  unverified: number;
+  verifyTimeoutMs: number;
   stoppedBy: StoppedBy;
   timing: MaxResult['timing'];
   pool: WorkerPool;
   sampler: Sampler;
+  state: RunState;
+}
+
+/** The failures by kind, their times made relative to the start of the ramp. */
+function relativeKinds(kinds: FailureKinds, rampAt: number): FailureKinds {
+  const out: FailureKinds = {};
+  for (const [k, v] of Object.entries(kinds) as [FailureKind, FailureRecord][]) {
+    out[k] = {
+      ...v,
+      ...(v.firstAtMs !== undefined ? { firstAtMs: Math.max(0, v.firstAtMs - rampAt) } : {}),
+      ...(v.lastAtMs !== undefined ? { lastAtMs: Math.max(0, v.lastAtMs - rampAt) } : {}),
+    };
+  }
+  return out;
+}
+
+/**
+ * The server's wall in words, with the counts of the whole run: "the server stopped accepting
+ * at 2,000 connections: it answered `-ERR max number of clients reached` and closed (...)".
+ */
+function nameServerWall(why: StoppedBy, kinds: FailureKinds, held: number): StoppedBy {
+  // a refused SYN keeps the words that name the destination
+  if (why.side !== 'server' || !why.kind || why.kind === 'refused') return why;
+  const rec = kinds[why.kind] ?? { count: 0 };
+  let detail = serverWallWords(why.kind, rec, held, why.listenQueue);
+  const q = why.listenQueue;
+  if (q && why.kind === 'connect-timeout') {
+    detail += `; its listen queue holds ${q.queued} of a backlog of ${q.backlog} (ss -ltn Recv-Q/Send-Q)`;
+  }
+  return { ...why, detail };
 }
 
 function median(xs: number[]): number {
@@ -77,6 +117,9 @@ export function summarize(r: RunRecord): MaxResult {
   const { options, machine, plan, peak, pool } = r;
   const targets = options.targets ?? [];
   const final = pool.totals();
+  const rampAt = r.state.phaseStartedAt.ramp ?? Date.now();
+  const kinds = relativeKinds(final.kinds, rampAt);
+  const probe = resolveProbe(options.probe, targets[0]?.host);
   return {
     ...tag('max'),
     requested: options.connections,
@@ -90,8 +133,17 @@ export function summarize(r: RunRecord): MaxResult {
     accepted: final.accepted,
     alive: r.alive,
     dead: r.dead,
+    unverified: r.unverified,
     failures: final.failures,
-    stoppedBy: r.stoppedBy,
+    failuresByKind: kinds,
+    probes: {
+      probe: probe.name,
+      kind: probe.kind,
+      intervalMs: options.probeIntervalMs ?? 0,
+      verifyTimeoutMs: r.verifyTimeoutMs,
+      rounds: r.state.probeRounds,
+    },
+    stoppedBy: nameServerWall(r.stoppedBy, kinds, peak.established),
     timing: r.timing,
     rate: rates(r.sampler, peak.established, r.timing.rampMs),
     memory: memory(r),

@@ -5,6 +5,7 @@
 import type { Sockstat } from '../limits/procfs.js';
 import type { Tagged } from '../result.js';
 import type { Destination } from './engine.js';
+import type { FailureKind, FailureKinds, Probe } from './probe.js';
 
 export interface MaxOptions {
   /** connections to open; 'auto' = as many as the machine allows (planned from its limits) */
@@ -37,7 +38,20 @@ export interface MaxOptions {
   concurrency?: number;
   /** addresses the workers listen on (default 127.0.0.1) */
   listenHosts?: string[];
+  /**
+   * how long each worker's verify may take; default: scaled with the connections per worker and
+   * the workers sharing each core (a connection not checked in time is unverified, not dead)
+   */
   verifyTimeoutMs?: number;
+  /**
+   * how each connection is checked: 'echo' (fourtuple's listeners), 'none' (still open),
+   * 'redis', 'http', 'send:DATA,expect:PREFIX', or a Probe
+   */
+  probe?: Probe | string;
+  /** also probe every connection this often during the hold (0 or undefined: only at verify) */
+  probeIntervalMs?: number;
+  /** a connect whose SYN is unanswered this long fails with ETIMEDOUT (default 5000 ms) */
+  connectTimeoutMs?: number;
   /** how often progress is sampled (default 1000 ms) */
   sampleMs?: number;
   signal?: AbortSignal;
@@ -63,6 +77,22 @@ export interface StoppedBy {
   detail: string;
   errno?: string;
   syscall?: string;
+  /** for a wall: whose it was, this client's (ports, descriptors, memory) or the server's */
+  side?: 'client' | 'server';
+  /** for the server's wall: what it did (closed at once, SYNs unanswered, refused...) */
+  kind?: FailureKind;
+  /** the server's listen queue when its SYNs went unanswered (from `ss -ltn`), and somaxconn */
+  listenQueue?: { queued: number; backlog: number; somaxconn: number };
+}
+
+/** One probe round during the hold (--probe-interval). */
+export interface ProbeRound {
+  /** ms since the ramp started */
+  tMs: number;
+  alive: number;
+  /** lost since the previous round, on evidence (the time they were found dead) */
+  died: number;
+  unverified: number;
 }
 
 /** A worker that exited when it should not have. */
@@ -107,8 +137,25 @@ export interface MaxResult extends Tagged<'max'> {
   /** server ends accepted (0 with --target: the listener is not ours) */
   accepted: number;
   alive: number;
+  /** lost after the ramp, each on evidence (FIN, RST, an error, a wrong or missing reply) */
   dead: number;
+  /** not checked before the verify's timeout: neither alive nor dead */
+  unverified: number;
   failures: Record<string, number>;
+  /**
+   * what the server did, by kind: counts, the first bytes it sent before closing, and when
+   * (ms since the ramp started)
+   */
+  failuresByKind: FailureKinds;
+  probes: {
+    /** the probe's name: echo, none, redis, http, or send:...,expect:... */
+    probe: string;
+    kind: Probe['kind'];
+    /** --probe-interval (0: probed only at verify) */
+    intervalMs: number;
+    verifyTimeoutMs: number;
+    rounds: ProbeRound[];
+  };
   stoppedBy: StoppedBy;
   timing: {
     startupMs: number;

@@ -6,7 +6,7 @@
 import { readdirSync } from 'node:fs';
 import { FourtupleError } from '../errors.js';
 import { getNofileLimit, setNofileSoftLimit } from '../sockets/rlimit.js';
-import { Engine } from './engine.js';
+import { AT_ONCE_MS, Engine } from './engine.js';
 import type { FromWorker, ToWorker } from './messages.js';
 
 /**
@@ -22,6 +22,8 @@ const send = (m: FromWorker): void => {
 let engine: Engine | undefined;
 let stopping = false;
 let ramping = false;
+/** this worker listens itself (not --target): it accepts the server ends */
+let listening = true;
 
 function openFds(): number {
   try {
@@ -58,13 +60,25 @@ async function ramp(connections: number, window: number, rate: number): Promise<
     // Yield to the event loop so the coordinator's messages (stop) get through.
     await new Promise((r) => setImmediate(r));
   }
-  // Drain what is still in flight (bounded), so established + failed = attempted.
-  const drainUntil = performance.now() + 2000;
-  while (e.stats.inFlight > 0 && performance.now() < drainUntil) e.poll(1);
-  // Accept what the kernel already established (the client end completes first).
-  const acceptUntil = performance.now() + 2000;
+  // Drain what is still in flight (bounded, past the connect timeout so that unanswered SYNs
+  // are counted), so established + failed = attempted.
+  const drainUntil = performance.now() + Math.max(2000, e.connectTimeoutMs + 500);
+  while (e.stats.inFlight > 0 && performance.now() < drainUntil) {
+    e.poll(1);
+    e.sweepConnects();
+  }
+  // Accept what the kernel already established (the client end completes first); with
+  // --target the server ends are not ours, and nothing is waited for.
+  const acceptUntil = performance.now() + (listening ? 2000 : 0);
   while (e.stats.accepted < e.stats.established && performance.now() < acceptUntil) e.poll(1);
+  // A server that refuses by closing at once (a client cap) closes the connects it accepted
+  // last a moment after the ramp: those are refusals too, not connections held and then lost.
+  if (!listening && e.stats.wall?.kind === 'closed-at-once') {
+    const settleUntil = performance.now() + AT_ONCE_MS;
+    while (performance.now() < settleUntil) e.poll(10);
+  }
   ramping = false;
+  e.endRamp();
   send({ type: 'ramped', stats: e.stats, ms: Math.round(performance.now() - t0) });
 }
 
@@ -86,7 +100,12 @@ function handle(m: ToWorker): void {
         const base = openFds();
         engine = new Engine(limit);
         const listeners = m.listenHosts.map((h) => engine!.listen(h, m.backlog));
-        for (const d of m.targets.length ? m.targets : listeners) engine.addDestination(d);
+        for (const d of m.targets.length ? m.targets : listeners) {
+          engine.addDestination(d, m.targets.length > 0);
+        }
+        listening = m.targets.length === 0;
+        if (m.probe) engine.setProbe(m.probe);
+        if (m.connectTimeoutMs) engine.connectTimeoutMs = m.connectTimeoutMs;
         const capacity = Math.max(
           0,
           Math.floor((limit - base - listeners.length - 8) / (m.targets.length ? 1 : 2)),
@@ -106,10 +125,18 @@ function handle(m: ToWorker): void {
         break;
       case 'stop':
         stopping = true;
+        if (!ramping) engine!.endRamp();
         if (!ramping) send({ type: 'ramped', stats: engine!.stats, ms: 0 });
         break;
       case 'verify':
-        void engine!.verify(m.timeoutMs).then((result) => send({ type: 'verified', result }));
+        void engine!
+          .verify(m.timeoutMs)
+          .then((result) => send({ type: 'verified', result, stats: engine!.stats }));
+        break;
+      case 'probe':
+        void engine!
+          .verify(m.timeoutMs)
+          .then((result) => send({ type: 'probed', result, stats: engine!.stats, at: Date.now() }));
         break;
       case 'teardown': {
         const closed = engine?.closeAll() ?? 0;

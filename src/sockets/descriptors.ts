@@ -179,3 +179,36 @@ export class Epoll {
     libc().close(this.fd);
   }
 }
+
+/** getsockopt(IPPROTO_TCP, TCP_INFO) (11 on Linux): struct tcp_info, the fields read here. */
+const TCP_INFO = 11;
+const tcpInfo = Buffer.alloc(104);
+const tcpInfoLen = Buffer.alloc(4);
+
+/** TCP states by number (include/net/tcp_states.h); 1 = ESTABLISHED. */
+export const TCP_STATES = [
+  '?',
+  'ESTABLISHED',
+  'SYN_SENT',
+  'SYN_RECV',
+  'FIN_WAIT1',
+  'FIN_WAIT2',
+  'TIME_WAIT',
+  'CLOSE',
+  'CLOSE_WAIT',
+  'LAST_ACK',
+  'LISTEN',
+  'CLOSING',
+] as const;
+
+/**
+ * A socket's TCP state (tcpi_state: 1 = ESTABLISHED, 8 = CLOSE_WAIT after the peer's FIN) and
+ * how many of its segments the peer has not acknowledged (tcpi_unacked); -errno on failure.
+ */
+export function tcpState(fd: number): { state: number; unacked: number } | number {
+  tcpInfoLen.writeUInt32LE(tcpInfo.length, 0);
+  if (libc().getsockopt(fd, constants().IPPROTO_TCP, TCP_INFO, tcpInfo, tcpInfoLen) < 0) {
+    return failed();
+  }
+  return { state: tcpInfo.readUInt8(0), unacked: tcpInfo.readUInt32LE(24) };
+}

@@ -3,6 +3,7 @@
  * shared among workers (assignQuotas), and what a wall means in words (wallStop).
  */
 import { describe, expect, it } from 'vitest';
+import { verifyBudgetMs } from '../../src/scale/phases.js';
 import { assignQuotas, planMax } from '../../src/scale/plan.js';
 import { RunState, wallStop } from '../../src/scale/run-state.js';
 import type { StoppedBy } from '../../src/scale/types.js';
@@ -88,6 +89,7 @@ describe('wallStop', () => {
   it('names the worker and its RLIMIT_NOFILE at EMFILE', () => {
     expect(wallStop({ errno: 'EMFILE', syscall: 'socket' }, where)).toEqual({
       reason: 'wall',
+      side: 'client',
       errno: 'EMFILE',
       syscall: 'socket',
       detail: 'EMFILE: worker 42 reached its descriptor limit (RLIMIT_NOFILE 200) at socket',
@@ -102,5 +104,15 @@ describe('wallStop', () => {
     expect(s.detail).toBe(
       'EADDRNOTAVAIL: no ephemeral port left from 127.0.0.1 to 127.0.0.1:7000 (range 32768-60999: 28232 ports per destination)',
     );
+  });
+});
+
+describe('verifyBudgetMs', () => {
+  it('is 30 s for small runs and grows with the connections per core', () => {
+    expect(verifyBudgetMs(500, 1, 2)).toBe(30_000);
+    // issue 16's run: 1,171,267 connections in 118 workers on 2 cores, verify cut at 30 s
+    const big = verifyBudgetMs(9926, 118, 2);
+    expect(big).toBeGreaterThan(80_000);
+    expect(verifyBudgetMs(9926, 118, 4)).toBeLessThan(big);
   });
 });

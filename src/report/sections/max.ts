@@ -1,4 +1,5 @@
 /** The practice section: one `max` run, what it held, what stopped it, and its time series. */
+import { showBytes } from '../../scale/probe.js';
 import { wallMeaning } from '../../sockets/errno.js';
 import { bytes, duration, esc, grouped } from '../html.js';
 import type { LimitsInput, MaxInput } from '../types.js';
@@ -29,7 +30,11 @@ export function stopWords(stop: MaxInput['stoppedBy']): string {
   const what = [stop.errno, stop.syscall ? `at ${stop.syscall}` : undefined]
     .filter(Boolean)
     .join(' ');
-  const words = STOP_WORDS[stop.reason] ?? stop.reason;
+  // a server's wall is named as such; a client's reads as before ("a wall: EMFILE at socket")
+  const words =
+    stop.reason === 'wall' && stop.side === 'server'
+      ? "the server's wall"
+      : (STOP_WORDS[stop.reason] ?? stop.reason);
   return what ? `${words}: ${what}` : words;
 }
 
@@ -50,7 +55,18 @@ function practiceCards(max: MaxInput): string {
   return `<div class="cards">${[
     card('peak established', grouped(max.established), requested),
     card('accepted', grouped(max.accepted), 'by fourtuple listeners'),
-    card('verified alive', grouped(max.alive), `${grouped(max.dead)} dead`),
+    card(
+      'verified alive',
+      grouped(max.alive),
+      `${grouped(max.dead)} dead${max.unverified ? `, ${grouped(max.unverified)} unverified` : ''}`,
+    ),
+    card(
+      'probe',
+      max.probes?.probe ?? 'echo',
+      max.probes?.intervalMs
+        ? `every ${duration(max.probes.intervalMs)} during the hold`
+        : 'at verify',
+    ),
     card('time to peak', duration(max.timing.timeToPeakMs)),
     card(
       'connections per second',
@@ -87,6 +103,34 @@ function seriesHtml(max: MaxInput, limits: LimitsInput | undefined, charts: Draw
   );
 }
 
+/**
+ * What the server did, by kind (refusals, timeouts, resets, wrong replies), with the first
+ * bytes it sent; and the probe rounds of the hold.
+ */
+function serverHtml(max: MaxInput): string {
+  const kinds = Object.entries(max.failuresByKind ?? {});
+  const rows = kinds
+    .map(
+      ([k, v]) =>
+        `<tr><td>${esc(k)}</td><td class="num">${grouped(v.count)}</td><td>${v.firstBytes ? `<code>${esc(showBytes(v.firstBytes))}</code>` : ''}</td><td class="num">${v.firstAtMs !== undefined ? duration(v.firstAtMs) : ''}</td></tr>`,
+    )
+    .join('');
+  const table = kinds.length
+    ? `<h4>${max.mode === 'target' ? 'What the server did' : 'What the connections met'}</h4><table><thead><tr><th>kind</th><th>count</th><th>first bytes it sent</th><th>first at</th></tr></thead><tbody>${rows}</tbody></table>`
+    : '';
+  const rounds = max.probes?.rounds ?? [];
+  const roundRows = rounds
+    .map(
+      (r) =>
+        `<tr><td class="num">${duration(r.tMs)}</td><td class="num">${grouped(r.alive)}</td><td class="num">${grouped(r.died)}</td><td class="num">${grouped(r.unverified)}</td></tr>`,
+    )
+    .join('');
+  const roundsTable = rounds.length
+    ? `<h4>Probes during the hold</h4><table><thead><tr><th>at</th><th>alive</th><th>died</th><th>unverified</th></tr></thead><tbody>${roundRows}</tbody></table>`
+    : '';
+  return table + roundsTable;
+}
+
 export function practiceSection(max: MaxInput, limits: LimitsInput | undefined): Section {
   const drawn: Drawn[] = [];
   const chartsHtml = max.series.length ? seriesHtml(max, limits, drawn) : '';
@@ -98,10 +142,11 @@ export function practiceSection(max: MaxInput, limits: LimitsInput | undefined):
     id: 'practice',
     title: 'Practice',
     html:
-      '<p class="intro">As many concurrent connections as this machine allows, held and verified alive by an echo, and what stopped the ramp.</p>' +
+      `<p class="intro">As many concurrent connections as ${max.mode === 'target' ? 'the target server' : 'this machine'} allows, held and verified alive by ${max.probes && max.probes.probe !== 'echo' ? `the ${esc(max.probes.probe)} probe` : 'an echo'}, and what stopped the ramp.</p>` +
       callout(max.stoppedBy) +
       practiceCards(max) +
       failHtml +
+      serverHtml(max) +
       (chartsHtml ? `<div style="margin-top:20px">${chartsHtml}</div>` : ''),
     charts: drawn.map((c) => c.spec),
   };
