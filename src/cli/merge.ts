@@ -49,7 +49,7 @@ export function formatMerged(m: MergedResult): string {
       `${r.duplicate.length ? `; duplicate ${r.duplicate.join(', ')}` : ''}`,
     `together: ${groupDigits(m.aliveInWindow)} connections alive in the common hold window` +
       `${m.window ? ` (${m.window.end - m.window.start} ms)` : ' (no common window)'}; ` +
-      `start skew ${m.startSkewMs} ms; in all ${groupDigits(m.totals.established)} established, ${groupDigits(m.totals.dead)} dead`,
+      `start skew ${m.startSkewMs} ms; in all ${groupDigits(m.totals.established)} established, ${groupDigits(m.totals.dead)} dead, ${groupDigits(m.totals.unverified)} unverified`,
     '',
     table(
       ['index', 'pod', 'node', 'source', 'established', 'alive', 'dead', 'start +ms', 'state'],

@@ -98,9 +98,12 @@ function agentResult(
     established: r?.established ?? 0,
     alive: r?.alive ?? 0,
     dead: r?.dead ?? 0,
+    unverified: r?.unverified ?? 0,
     failures: r?.failures ?? {},
     stoppedBy: r ? `${r.stoppedBy.reason}: ${r.stoppedBy.detail}` : error ? 'error' : 'target',
-    reached: error === undefined && (r ? r.stoppedBy.reason === 'target' && r.dead === 0 : true),
+    reached:
+      error === undefined &&
+      (r ? r.stoppedBy.reason === 'target' && r.dead === 0 && r.unverified === 0 : true),
     ...(error !== undefined ? { error } : {}),
   };
 }

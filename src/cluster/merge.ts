@@ -27,6 +27,8 @@ export interface AgentResult {
   established: number;
   alive: number;
   dead: number;
+  /** held, but not checked in time: neither alive nor dead (no evidence either way) */
+  unverified: number;
   /** failed connection attempts by errno name */
   failures: Record<string, number>;
   stoppedBy: string;
@@ -50,7 +52,13 @@ export interface MergedResult {
   kind: 'merge';
   version: number;
   roster: MergeRoster;
-  totals: { established: number; alive: number; dead: number; failures: Record<string, number> };
+  totals: {
+    established: number;
+    alive: number;
+    dead: number;
+    unverified: number;
+    failures: Record<string, number>;
+  };
   /** the hold window every summed agent shared, epoch ms; undefined when none overlaps */
   window: { start: number; end: number } | undefined;
   /** connections alive during the common window (summed over the agents that held it) */
@@ -152,11 +160,18 @@ export function mergeAgents(results: AgentResult[], expected?: number): MergedRe
   const inWindow = window
     ? healthy.filter((a) => a.holdStart <= window.start && a.holdEnd >= window.end)
     : [];
-  const totals = { established: 0, alive: 0, dead: 0, failures: {} as Record<string, number> };
+  const totals = {
+    established: 0,
+    alive: 0,
+    dead: 0,
+    unverified: 0,
+    failures: {} as Record<string, number>,
+  };
   for (const a of agents) {
     totals.established += a.established;
     totals.alive += a.alive;
     totals.dead += a.dead;
+    totals.unverified += a.unverified ?? 0;
     addCounts(totals.failures, a.failures);
   }
   const starts = agents.map((a) => a.holdStart);

@@ -25,6 +25,7 @@ function agent(index: number, over: Partial<AgentResult> = {}): AgentResult {
     established: 900,
     alive: 900,
     dead: 0,
+    unverified: 0,
     failures: {},
     stoppedBy: 'target',
     reached: true,

@@ -73,7 +73,11 @@ export function clusterSection(m: Wire<MergedResult>): Section {
   const cards = [
     card('verdict', m.verdict, rosterLine(m)),
     card('alive together', grouped(m.aliveInWindow), `in a common hold of ${grouped(windowMs)} ms`),
-    card('established in all', grouped(m.totals.established), `${grouped(m.totals.dead)} dead`),
+    card(
+      'established in all',
+      grouped(m.totals.established),
+      `${grouped(m.totals.dead)} dead, ${grouped(m.totals.unverified)} unverified`,
+    ),
     card('start skew', `${m.startSkewMs} ms`, 'latest minus earliest hold start'),
   ].join('');
   const charts = m.agents.length ? [agentsChart(m), skewChart(m)] : [];
