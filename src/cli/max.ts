@@ -1,8 +1,10 @@
 /** `fourtuple max`: as many concurrent connections as the machine allows, and what stopped it. */
 import { InterruptedError, UsageError } from '../errors.js';
+import { ephemeralPortRange } from '../limits/procfs.js';
 import { type MaxResult, type Progress, runMax } from '../scale/coordinator.js';
 import { type FailureKind, type FailureRecord, parseProbe, showBytes } from '../scale/probe.js';
 import { getNofileLimit } from '../sockets/rlimit.js';
+import { destinationCeiling } from '../theory/index.js';
 import { defineCommand } from './_command.js';
 import { groupDigits, printJson, table, toJson } from './_output.js';
 import { REPORT_OPTION, writeCommandReport } from './_report.js';
@@ -252,6 +254,12 @@ then --connections N and --rate R are required.`,
       for (const t of values.target) {
         const r = await resolveTargetFlag('target', t, allowRemote);
         targets.push({ host: r.host, port: r.port });
+      }
+      // the per-destination ceiling, said before the run rather than found at EADDRNOTAVAIL
+      // (the workers connect from one source address, the kernel's choice)
+      if (typeof connections === 'number') {
+        const { warning } = destinationCeiling(connections, targets.length, ephemeralPortRange());
+        if (warning) io.stderr.write(`fourtuple max: warning: ${warning}\n`);
       }
     }
     const report = values.report;
