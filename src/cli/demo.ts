@@ -157,7 +157,6 @@ Example:
           },
     });
     const s = r.summary;
-    writeCommandReport(report, { experiments: r }, io);
     if (values.json) printJson(io, r);
     else {
       const tw = s.timeWaitPorts.length
@@ -168,6 +167,7 @@ Example:
           `${s.matched} match the prediction${s.differed.length ? `; ${s.differed.length} DIFFER: ${s.differed.join(', ')}` : ', none differs'}\n`,
       );
     }
+    writeCommandReport(report, { experiments: r }, io);
     return s.differed.length === 0 ? 0 : 1;
   },
 });

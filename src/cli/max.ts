@@ -219,10 +219,10 @@ then --connections N and --rate R are required.`,
       onProgress,
     );
     if (io.stderrIsTTY && !stream) io.stderr.write('\r\x1b[2K');
-    writeCommandReport(report, { max: r }, io);
     if (stream) io.stdout.write(`${toJson({ event: 'result', ...r })}\n`);
     else if (values.json) printJson(io, r);
     else io.stdout.write(`${formatMax(r)}\n`);
+    writeCommandReport(report, { max: r }, io);
     if (signal.aborted)
       return signal.reason instanceof InterruptedError ? signal.reason.exitCode : 130;
     return r.stoppedBy.reason === 'target' && r.dead === 0 && r.sockstat.clean ? 0 : 1;

@@ -1,6 +1,6 @@
 /** `fourtuple prove`: build every possible connection among n machines x m ports, count them. */
-import { writeFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
+import type { ReservedFile } from '../files.js';
 import { canUseNetns, type HostsKind } from '../hosts/index.js';
 import { FREE_PORT_RANGE } from '../hosts/ports.js';
 import { proofGraph } from '../proof/graph.js';
@@ -14,7 +14,7 @@ import {
 import { errnoMeaning } from '../sockets/errno.js';
 import { defineCommand } from './_command.js';
 import { groupDigits, printJson, table, wrap } from './_output.js';
-import { REPORT_OPTION, writeCommandReport } from './_report.js';
+import { commitOutput, REPORT_OPTION, reserveOutput, writeCommandReport } from './_report.js';
 
 const g = groupDigits;
 
@@ -100,11 +100,12 @@ const PHASE_LABEL: Record<ProveProgress['phase'], string> = {
 };
 
 /** An .svg path for --graph. */
-function svgPath(text: string, flag: string): string {
+/** --graph FILE.svg, reserved before the run (see _report.ts). */
+function svgPath(text: string, flag: string): ReservedFile {
   if (!text.endsWith('.svg')) {
     throw new UsageError(`--${flag} must name an .svg file (got "${text}")`, flag);
   }
-  return text;
+  return reserveOutput(flag, text, 'an .svg file name');
 }
 
 export const proveCommand = defineCommand({
@@ -207,19 +208,16 @@ Example:
       ...(onProgress ? { onProgress } : {}),
       signal,
     });
+    if (values.json) printJson(io, r);
+    else io.stdout.write(`${formatProof(r)}\n`);
+    // the result is on stdout before any file is written: a failed write never loses the run
     if (graph !== undefined) {
-      writeFileSync(graph, proofGraph({ ...r, connections: r.connections ?? [] }));
+      const path = commitOutput(graph, proofGraph({ ...r, connections: r.connections ?? [] }));
+      const line = `graph: ${path} (${r.endpoints} endpoints, ${g(r.established)} connections)\n`;
+      if (values.json) io.stderr.write(line);
+      else io.stdout.write(line);
     }
     writeCommandReport(report, { proof: r }, io);
-    if (values.json) printJson(io, r);
-    else {
-      io.stdout.write(`${formatProof(r)}\n`);
-      if (graph !== undefined) {
-        io.stdout.write(
-          `graph: ${graph} (${r.endpoints} endpoints, ${g(r.established)} connections)\n`,
-        );
-      }
-    }
     return r.verdict === 'exact' ? 0 : 1;
   },
 });

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { describeMachine, readResult, toReportInput } from '../report/index.js';
 import { defineCommand } from './_command.js';
-import { writeReportFile } from './_report.js';
+import { commitReport, reserveOutput } from './_report.js';
 
 /** results.json -> results.html, next to it. */
 export function defaultReportPath(input: string): string {
@@ -59,8 +59,9 @@ it ran on, with no network request when opened. Prints the path written.`,
     const results = input.machine
       ? input
       : { ...input, machine: { ...describeMachine(), renderedHere: true } };
-    const out = values.out ?? defaultReportPath(file);
-    const path = writeReportFile('--out', out, results);
+    // the input is read first (bad input is named before the destination), then the page
+    const out = reserveOutput('out', values.out ?? defaultReportPath(file));
+    const path = commitReport(out, results);
     io.stdout.write(`${path}\n`);
     return 0;
   },

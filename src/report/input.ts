@@ -75,9 +75,10 @@ export function toReportInput(result: AnyResult): ReportInput {
     case 'max':
       return { max: result };
     case 'tour': {
-      const { theory, experiments, proof, limits, max, machine } = result;
+      const { theory, experiments, proof, limits, max, machine, cutShort } = result;
       return {
         machine,
+        ...(cutShort ? { cutShort: cutShort.reason } : {}),
         ...(theory ? { theory: [theory.seed, theory.ipv4] } : {}),
         ...(experiments ? { experiments } : {}),
         ...(proof ? { proof } : {}),

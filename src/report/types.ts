@@ -72,4 +72,9 @@ export interface ReportInput {
   limits?: LimitsInput;
   max?: MaxInput;
   machine?: MachineInfo;
+  /**
+   * the run was cut short (interrupted, or its saved output ends mid-stream): what the page shows
+   * is what completed, and this says why ("interrupted by SIGINT during max")
+   */
+  cutShort?: string;
 }
