@@ -26,6 +26,8 @@ export const ERROR_CODES = {
   FOURTUPLE_IP: 'an `ip` command failed (its first line of output is the message)',
   FOURTUPLE_NO_NETNS: 'network namespaces cannot be created here (needs root and iproute2)',
   FOURTUPLE_NO_LAB: 'no lab with that run id exists',
+  FOURTUPLE_LAB_IN_USE:
+    "a process is inside one of the lab's namespaces, so it was left as it is (see --force)",
   FOURTUPLE_CLEANUP: 'some leftovers of a crashed run could not be removed',
   FOURTUPLE_NO_WORKER: 'a worker process for `max` could not be started',
   FOURTUPLE_BARRIER:
