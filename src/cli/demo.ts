@@ -1,5 +1,4 @@
 /** `fourtuple demo`: the classic socket-reuse experiments, predicted, then run against the kernel. */
-import { UnsupportedError } from '../errors.js';
 import {
   BASE_PORT_RANGE,
   CATALOGUE,
@@ -11,7 +10,7 @@ import {
   type Step,
   selectExperiments,
 } from '../experiments/index.js';
-import { canUseNetns } from '../hosts/support.js';
+import { canUseNetns, netnsUnavailable } from '../hosts/support.js';
 import { defineCommand } from './_command.js';
 import { printJson, wrap } from './_output.js';
 import { REPORT_OPTION, writeCommandReport } from './_report.js';
@@ -141,7 +140,7 @@ Example:
     }
     if (hosts === 'netns') {
       const support = await canUseNetns();
-      if (!support.ok) throw new UnsupportedError(`--hosts netns: ${support.reason}`);
+      if (!support.ok) throw netnsUnavailable(support.reason);
     }
     let first = true;
     const r = await runExperiments({

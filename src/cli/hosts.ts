@@ -14,6 +14,7 @@ import {
   type LeftoverItem,
   listLabs,
   MACHINE_LIMITS,
+  netnsUnavailable,
 } from '../hosts/index.js';
 import { type CommandContext, defineCommand } from './_command.js';
 import { printJson, table } from './_output.js';
@@ -145,12 +146,7 @@ async function up(ctx: HostsContext): Promise<number> {
   const { values, io, signal } = ctx;
   const machines = requireOption(ctx, 'machines');
   const support = await canUseNetns();
-  if (!support.ok) {
-    throw new FourtupleError(
-      'FOURTUPLE_NO_NETNS',
-      `hosts up needs network namespaces: ${support.reason}`,
-    );
-  }
+  if (!support.ok) throw netnsUnavailable(support.reason);
   // FOURTUPLE_HOSTS_STEP_DELAY_MS (tests only) pauses between steps so a signal lands midway.
   const delay = Number(io.env.FOURTUPLE_HOSTS_STEP_DELAY_MS ?? 0);
   const lab = await createLab({

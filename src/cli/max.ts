@@ -1,5 +1,6 @@
 /** `fourtuple max`: as many concurrent connections as the machine allows, and what stopped it. */
 import { InterruptedError, UsageError } from '../errors.js';
+import { type MemSample, readMem } from '../scale/_proc.js';
 import { type MaxResult, type Progress, runMax } from '../scale/coordinator.js';
 import { getNofileLimit } from '../sockets/rlimit.js';
 import { defineCommand } from './_command.js';
@@ -8,6 +9,20 @@ import { REPORT_OPTION, writeCommandReport } from './_report.js';
 import { ALLOW_REMOTE_OPTION, resolveTargetFlag, TARGET_ACCEPTS, targetText } from './_targets.js';
 
 const MiB = 1024 ** 2;
+
+/**
+ * --memory-floor at or above what is available now would stop the run before it starts (or,
+ * worse, after the first step): refused up front (available: the lower of MemAvailable and this
+ * process's memory cgroup).
+ */
+export function checkMemoryFloor(floorBytes: number, mem: MemSample): void {
+  if (floorBytes < mem.availableBytes) return;
+  const where = mem.cgroup ? ` in the memory cgroup ${mem.cgroup}` : ' (MemAvailable)';
+  throw new UsageError(
+    `--memory-floor must be below the memory available now, ${(mem.availableBytes / MiB).toFixed(0)} MiB${where} (got ${(floorBytes / MiB).toFixed(0)} MiB)`,
+    'memory-floor',
+  );
+}
 
 /** --target: 1 to 64 destinations, comma-separated, each checked for shape (resolved later). */
 function targetList(text: string, flag: string): string[] {
@@ -187,6 +202,7 @@ then --connections N and --rate R are required.`,
     if (values.json && values['json-stream']) {
       throw new UsageError('--json and --json-stream cannot be used together', 'json');
     }
+    if (memoryFloorBytes !== undefined) checkMemoryFloor(memoryFloorBytes, readMem());
     // Last, once every other flag is known good: resolve the targets and apply the policy.
     let targets: { host: string; port: number }[] | undefined;
     if (values.target !== undefined) {

@@ -1,7 +1,7 @@
 /** `fourtuple prove`: build every possible connection among n machines x m ports, count them. */
 import { UsageError } from '../errors.js';
 import type { ReservedFile } from '../files.js';
-import { canUseNetns, type HostsKind } from '../hosts/index.js';
+import { canUseNetns, type HostsKind, netnsUnavailable } from '../hosts/index.js';
 import { FREE_PORT_RANGE } from '../hosts/ports.js';
 import { proofGraph } from '../proof/graph.js';
 import {
@@ -182,9 +182,7 @@ Example:
     if (!budget.ok) throw new UsageError(`cannot prove ${machines} x ${ports}: ${budget.reason}`);
     if (hosts === 'netns') {
       const support = await canUseNetns();
-      if (!support.ok) {
-        throw new UsageError(`--hosts netns is not available: ${support.reason}`, 'hosts');
-      }
+      if (!support.ok) throw netnsUnavailable(support.reason);
     }
     let lastPhase = '';
     const onProgress = io.stderrIsTTY
