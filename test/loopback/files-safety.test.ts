@@ -66,6 +66,13 @@ describe('files are written after the result is printed, atomically', () => {
     expect(readdirSync(dir).filter((f) => f.includes('late.html.'))).toEqual([]);
   });
 
+  it('a run that fails after reserving its page leaves no temporary file, in a process that goes on', async () => {
+    const file = join(dir, 'failed.html');
+    const r = await cli(['theory', '--internet', '--machines', '2', '--report', file]);
+    expect(r.code).toBe(2);
+    expect(readdirSync(dir).filter((f) => f.includes('failed.html'))).toEqual([]);
+  });
+
   it('a planted link at the destination is replaced, never followed', async () => {
     const victim = join(dir, 'victim.txt');
     writeFileSync(victim, 'precious\n');
