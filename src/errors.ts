@@ -38,6 +38,8 @@ export const ERROR_CODES = {
   FOURTUPLE_INTERRUPTED:
     'the run was interrupted by SIGINT (exit 130) or SIGTERM (exit 143), or its stdout was closed (exit 141)',
   FOURTUPLE_RESULT_UNKNOWN: 'a results file is not a fourtuple result (no known kind)',
+  FOURTUPLE_RESULT_INVALID:
+    'a saved result has a field of the wrong type, or lacks one (the message names it)',
   FOURTUPLE_RESULT_VERSION: 'a results file was written by a newer fourtuple (its version)',
 } as const;
 

@@ -5,9 +5,14 @@
  */
 import { type FourtupleCode, UsageError } from '../errors.js';
 import { RESULT_KINDS, RESULT_VERSION, type ResultKind } from '../result.js';
+import { RESULT_SCHEMAS } from './schema.generated.js';
 import type { AnyResult, ReportInput, ResultByKind, Saved } from './types.js';
+import { findMismatch } from './validate.js';
 
-type ResultCode = Extract<FourtupleCode, 'FOURTUPLE_RESULT_UNKNOWN' | 'FOURTUPLE_RESULT_VERSION'>;
+type ResultCode = Extract<
+  FourtupleCode,
+  'FOURTUPLE_RESULT_UNKNOWN' | 'FOURTUPLE_RESULT_VERSION' | 'FOURTUPLE_RESULT_INVALID'
+>;
 
 /** A value the report cannot read: bad input (the CLI exits 2), with its own code. */
 export class ResultError extends UsageError {
@@ -56,8 +61,15 @@ export function readResult(value: unknown, name = 'the result'): Saved<ResultByK
       `${name} was written by a newer fourtuple (version ${version}; this one reads up to ${RESULT_VERSION})`,
     );
   }
-  // The tag is checked; the fields are the library's own shape at this version (JSON.parse of
-  // what printJson wrote), so the value is read as that shape.
+  // Every field is checked against the schema derived from the library's own result types, so
+  // the renderers read only values of the shape they were written for.
+  const mismatch = findMismatch(value, RESULT_SCHEMAS[kind]!);
+  if (mismatch !== undefined) {
+    throw new ResultError(
+      'FOURTUPLE_RESULT_INVALID',
+      `${name} is not a valid ${kind} result: ${mismatch}`,
+    );
+  }
   return value as Saved<ResultByKind[typeof kind]>;
 }
 
