@@ -26,6 +26,8 @@ export const ERROR_CODES = {
   FOURTUPLE_IP: 'an `ip` command failed (its first line of output is the message)',
   FOURTUPLE_NO_NETNS: 'network namespaces cannot be created here (needs root and iproute2)',
   FOURTUPLE_NO_LAB: 'no lab with that run id exists',
+  FOURTUPLE_LAB_IN_USE:
+    "a process is inside one of the lab's namespaces, so it was left as it is (see --force)",
   FOURTUPLE_CLEANUP: 'some leftovers of a crashed run could not be removed',
   FOURTUPLE_NO_WORKER: 'a worker process for `max` could not be started',
   FOURTUPLE_BARRIER:
@@ -36,6 +38,8 @@ export const ERROR_CODES = {
   FOURTUPLE_INTERRUPTED:
     'the run was interrupted by SIGINT (exit 130) or SIGTERM (exit 143), or its stdout was closed (exit 141)',
   FOURTUPLE_RESULT_UNKNOWN: 'a results file is not a fourtuple result (no known kind)',
+  FOURTUPLE_RESULT_INVALID:
+    'a saved result has a field of the wrong type, or lacks one (the message names it)',
   FOURTUPLE_RESULT_VERSION: 'a results file was written by a newer fourtuple (its version)',
 } as const;
 

@@ -11,6 +11,8 @@
  * - on any error, and at process exit if the run never wrote it, the temporary file is removed and
  *   the old page is left as it was.
  */
+
+import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   closeSync,
   constants,
@@ -101,7 +103,7 @@ export function reserveFile(file: string): ReservedFile {
     pending.delete(tmp);
     closeSync(fd);
   };
-  return {
+  const handle: ReservedFile = {
     path,
     commit(data) {
       if (!open) throw new Error(`${path}: already written or discarded`);
@@ -125,6 +127,24 @@ export function reserveFile(file: string): ReservedFile {
       removeQuietly(tmp);
     },
   };
+  scope.getStore()?.add(handle);
+  return handle;
+}
+
+const scope = new AsyncLocalStorage<Set<ReservedFile>>();
+
+/**
+ * Runs `fn`; every file reserved inside it (in its async context) and neither committed nor
+ * discarded when it ends, returns or throws, is discarded then: a command that fails after
+ * reserving its page leaves no temporary file behind, even in a process that goes on.
+ */
+export async function withReservedFiles<T>(fn: () => Promise<T>): Promise<T> {
+  const reserved = new Set<ReservedFile>();
+  try {
+    return await scope.run(reserved, fn);
+  } finally {
+    for (const f of reserved) f.discard();
+  }
 }
 
 /** Writes `data` to `file` atomically (reserve, then commit at once); returns the path. */

@@ -143,4 +143,14 @@ export {
   withNetns,
 } from './sockets/index.js';
 export * from './theory/index.js';
-export type { TourResult } from './tour.js';
+export {
+  TOUR_MAX,
+  TOUR_PARTS,
+  TOUR_PROOFS,
+  type TourEvent,
+  type TourOptions,
+  type TourPart,
+  type TourResult,
+  tour,
+  tourProblems,
+} from './tour.js';

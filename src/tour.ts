@@ -1,14 +1,34 @@
 /**
- * The tour's result (`fourtuple` with no command, `fourtuple tour --json`): every part it ran on
- * one machine, each the result its own command returns, tagged `tour` like every other result.
+ * The tour (`fourtuple` with no command): every part run on loopback with defaults that finish in
+ * about a minute on a 2-core machine. `tour()` returns every part it ran on one machine, each the
+ * result its own command returns, tagged `tour` like every other result. Interrupted, it returns
+ * what completed, marked `cutShort`, so the page of a stopped tour still shows it.
+ *
+ * Adding a part: name it in TOUR_PARTS, run it in `runPart`, and put its result on TourResult.
  */
 import type { DemoResult } from './experiments/index.js';
+import { runExperiments } from './experiments/index.js';
 import type { LimitsResult } from './limits/index.js';
+import { limits } from './limits/index.js';
 import type { ProveResult } from './proof/index.js';
-import type { MachineInfo } from './report/machine.js';
-import type { Tagged } from './result.js';
-import type { MaxResult } from './scale/coordinator.js';
-import type { InternetResult, TheoryResult } from './theory/index.js';
+import { prove } from './proof/index.js';
+import { describeMachine, type MachineInfo } from './report/machine.js';
+import { type Tagged, tag } from './result.js';
+import { type MaxResult, type Progress, runMax } from './scale/coordinator.js';
+import { type InternetResult, internetTheory, type TheoryResult, theory } from './theory/index.js';
+
+/** The tour's parts, in the order they run; each can be skipped. */
+export const TOUR_PARTS = ['theory', 'demo', 'prove', 'limits', 'max'] as const;
+export type TourPart = (typeof TOUR_PARTS)[number];
+
+/** The proofs the tour builds: the seed's example, and one size up. */
+export const TOUR_PROOFS = [
+  { machines: 2, ports: 3 },
+  { machines: 3, ports: 4 },
+] as const;
+
+/** The tour's `max` run: modest, so the whole tour stays near a minute. */
+export const TOUR_MAX = { connections: 100_000, holdMs: 2000, durationMs: 30_000 } as const;
 
 export interface TourResult extends Tagged<'tour'> {
   /** the machine it ran on */
@@ -21,4 +41,110 @@ export interface TourResult extends Tagged<'tour'> {
   proof?: ProveResult[];
   limits?: LimitsResult;
   max?: MaxResult;
+  /**
+   * present when the tour was interrupted: the part it was running, and why it stopped
+   * ("interrupted during max"); the parts above are the ones that completed
+   */
+  cutShort?: { during: TourPart; reason: string };
+}
+
+export interface TourOptions {
+  /** parts to leave out */
+  skip?: Iterable<TourPart>;
+  /** aborting stops the running part; the tour then returns what completed, marked cutShort */
+  signal?: AbortSignal;
+}
+
+/** What the tour is doing, for a progress line and a summary per part as it completes. */
+export type TourEvent =
+  | { type: 'progress'; part: TourPart; text: string; max?: Progress }
+  | { type: 'done'; part: TourPart; result: TourResult };
+
+/** Runs one part, putting its result on `r`. */
+async function runPart(
+  part: TourPart,
+  r: TourResult,
+  signal: AbortSignal | undefined,
+  say: (text: string, max?: Progress) => void,
+): Promise<void> {
+  const opts = signal ? { signal } : {};
+  switch (part) {
+    case 'theory':
+      r.theory = { seed: theory({ machines: 2n, ports: 3n }), ipv4: internetTheory('ipv4') };
+      return;
+    case 'demo':
+      say('demo: running the experiments against the kernel...');
+      r.experiments = await runExperiments({
+        ...opts,
+        onExperiment: (e) => say(`demo: ${e.name}`),
+      });
+      return;
+    case 'prove': {
+      const proofs: ProveResult[] = [];
+      for (const size of TOUR_PROOFS) {
+        say(`prove: ${size.machines} x ${size.ports}...`);
+        proofs.push(await prove({ ...size, hosts: 'loopback', listConnections: true, ...opts }));
+      }
+      r.proof = proofs;
+      return;
+    }
+    case 'limits':
+      say('limits: reading, and measuring what one connection costs...');
+      r.limits = await limits(opts);
+      return;
+    case 'max': {
+      const m = await runMax({ ...TOUR_MAX, ...opts }, (p) => say('max', p));
+      signal?.throwIfAborted();
+      r.max = m;
+      return;
+    }
+  }
+}
+
+/** Why an aborted signal stopped the tour, in words. */
+function abortReason(signal: AbortSignal): string {
+  const why = signal.reason as { signal?: string; message?: string } | undefined;
+  if (why?.signal) return `interrupted by ${why.signal}`;
+  return why?.message ? `interrupted (${why.message})` : 'interrupted';
+}
+
+/**
+ * Runs the tour. `onEvent` hears each part's progress and, as each completes, the result so far.
+ * An abort stops the running part: the result then carries what completed and `cutShort`.
+ */
+export async function tour(
+  options: TourOptions = {},
+  onEvent?: (e: TourEvent) => void,
+): Promise<TourResult> {
+  const { signal } = options;
+  const skip = new Set(options.skip ?? []);
+  const r: TourResult = { ...tag('tour'), machine: describeMachine() };
+  for (const part of TOUR_PARTS) {
+    if (skip.has(part)) continue;
+    try {
+      signal?.throwIfAborted();
+      await runPart(part, r, signal, (text, max) =>
+        onEvent?.({ type: 'progress', part, text, ...(max ? { max } : {}) }),
+      );
+    } catch (err) {
+      if (!signal?.aborted) throw err;
+      r.cutShort = { during: part, reason: `${abortReason(signal)} during ${part}` };
+      return r;
+    }
+    onEvent?.({ type: 'done', part, result: r });
+  }
+  return r;
+}
+
+/** What did not come out as predicted (a demo differed, a proof was not exact, ...). */
+export function tourProblems(r: TourResult): string[] {
+  const problems: string[] = [];
+  const differed = r.experiments?.summary.differed ?? [];
+  if (differed.length) problems.push(`demo: ${differed.join(', ')} differed`);
+  for (const p of r.proof ?? []) {
+    if (p.verdict !== 'exact') problems.push(`prove ${p.machines}x${p.ports}: ${p.verdict}`);
+  }
+  if (r.max?.dead) problems.push(`max: ${r.max.dead} held connections were dead`);
+  if (r.max && !r.max.sockstat.clean) problems.push('max: sockets were left behind');
+  return problems;
 }

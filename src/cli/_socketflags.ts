@@ -6,9 +6,10 @@ import type { Spec } from './_spec.js';
 
 /** NAME -> /run/netns/NAME, checked to exist. */
 function hostNs(name: string): string {
-  if (!/^[\w.-]{1,64}$/.test(name)) {
+  // "." and ".." are the netns directory and its parent, never a namespace
+  if (!/^[\w.-]{1,64}$/.test(name) || name === '.' || name === '..') {
     throw new UsageError(
-      '--host-ns must be a network namespace name (letters, digits, . _ -)',
+      `--host-ns must be a network namespace name (letters, digits, . _ -; not . or ..) (got "${name}")`,
       'host-ns',
     );
   }

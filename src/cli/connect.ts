@@ -5,10 +5,17 @@ import { UsageError } from '../errors.js';
 import { defineCommand } from './_command.js';
 import { toJson } from './_output.js';
 import { NETNS_OPTION, REUSE_OPTIONS } from './_socketflags.js';
-import { ALLOW_REMOTE_OPTION, resolveTargetFlag, TARGET_ACCEPTS, targetText } from './_targets.js';
+import {
+  ALLOW_REMOTE_OPTION,
+  resolveTargetAddresses,
+  TARGET_ACCEPTS,
+  targetText,
+} from './_targets.js';
 
 export function formatHeartbeatEvent(e: HeartbeatEvent): string {
   switch (e.event) {
+    case 'tried':
+      return `${e.remote}: ${e.error}, trying the next address`;
     case 'connected':
       return `connected ${e.local} -> ${e.remote}`;
     case 'sent':
@@ -87,7 +94,7 @@ must be loopback (127.0.0.0/8, ::1), or a host of a fourtuple lab from inside th
     const allowRemote = values['allow-remote'];
     const netnsPath = values['host-ns'];
     // Last, once every other flag is known good: resolve --to and apply the target policy.
-    const { labAddresses, ...to } = await resolveTargetFlag(
+    const { labAddresses, addresses, ...to } = await resolveTargetAddresses(
       'to',
       values.to,
       allowRemote,
@@ -114,6 +121,7 @@ must be loopback (127.0.0.0/8, ::1), or a host of a fourtuple lab from inside th
         ...(netnsPath ? { netnsPath } : {}),
         allowRemote,
         labAddresses,
+        fallbacks: addresses.slice(1),
         signal,
       },
       print,

@@ -1,5 +1,4 @@
 /** `fourtuple demo`: the classic socket-reuse experiments, predicted, then run against the kernel. */
-import { UnsupportedError } from '../errors.js';
 import {
   BASE_PORT_RANGE,
   CATALOGUE,
@@ -13,7 +12,7 @@ import {
   type Step,
   selectExperiments,
 } from '../experiments/index.js';
-import { canUseNetns } from '../hosts/support.js';
+import { canUseNetns, netnsUnavailable } from '../hosts/support.js';
 import { defineCommand } from './_command.js';
 import { printJson, wrap } from './_output.js';
 import { REPORT_OPTION, writeCommandReport } from './_report.js';
@@ -176,7 +175,7 @@ Examples:
     }
     if (hosts === 'netns') {
       const support = await canUseNetns();
-      if (!support.ok) throw new UnsupportedError(`--hosts netns: ${support.reason}`);
+      if (!support.ok) throw netnsUnavailable(support.reason);
     }
     let first = true;
     const r = await runExperiments({
@@ -192,7 +191,6 @@ Examples:
           },
     });
     const s = r.summary;
-    writeCommandReport(report, { experiments: r }, io);
     if (values.json) printJson(io, r);
     else {
       const tw = s.timeWaitPorts.length
@@ -210,6 +208,7 @@ Examples:
           `${s.matched} match the prediction${s.differed.length ? `; ${s.differed.length} DIFFER: ${s.differed.join(', ')}` : ', none differs'}${skipped}\n${agree}`,
       );
     }
+    writeCommandReport(report, { experiments: r }, io);
     return s.differed.length === 0 ? 0 : 1;
   },
 });

@@ -6,6 +6,7 @@ import {
   cleanupLabs,
   createLab,
   type DestroyResult,
+  describeOccupants,
   destroyLab,
   isRunId,
   type LabInfo,
@@ -13,6 +14,7 @@ import {
   type LeftoverItem,
   listLabs,
   MACHINE_LIMITS,
+  netnsUnavailable,
 } from '../hosts/index.js';
 import { type CommandContext, defineCommand } from './_command.js';
 import { printJson, table } from './_output.js';
@@ -66,21 +68,47 @@ export function formatLabs(labs: readonly LabSummary[]): string {
     String(l.machines.length || l.namespaces.filter((n) => !n.endsWith('-br')).length),
     String(l.namespaces.length),
     l.ownerPid === null ? '-' : String(l.ownerPid),
+    String(l.occupants.length),
     l.createdAt ?? '-',
   ]);
   return [
-    table(['run', 'status', 'machines', 'namespaces', 'owner pid', 'created'], rows, [
+    table(['run', 'status', 'machines', 'namespaces', 'owner pid', 'inside', 'created'], rows, [
       'left',
       'left',
+      'right',
       'right',
       'right',
       'right',
     ]),
     '',
     'in-use: its process is running; kept: left by `hosts up`; leftover: its process is gone.',
-    '`fourtuple hosts down` or `fourtuple cleanup` removes every lab that is not in use.',
+    'inside: processes in its namespaces (`ip netns pids`); a lab with any is in use too.',
+    '`fourtuple hosts down` or `fourtuple cleanup` removes every lab that is not in use (--force: also one with processes inside).',
   ].join('\n');
 }
+
+/** What cleanup left alone, one line per reason (empty when nothing). */
+export function formatLeftAlone(r: CleanupResult, allFlag?: string): string {
+  let text = '';
+  if (r.inUse.length > 0) {
+    const ids = r.inUse.map((l) => `${l.runId} (pid ${l.ownerPid})`).join(', ');
+    const hint = allFlag ? ` (${allFlag} removes them too)` : '';
+    text += `left alone, in use by a running process: ${ids}${hint}\n`;
+  }
+  for (const l of r.occupied) {
+    text += `left alone, in use: lab ${l.runId} has ${describeOccupants(l.occupants)} (--force removes it anyway)\n`;
+  }
+  return text;
+}
+
+/** --force: remove a lab even with processes inside its namespaces. */
+export const FORCE_OPTION = {
+  force: {
+    type: 'boolean',
+    field: false,
+    description: 'also remove labs with processes inside their namespaces (ip netns pids)',
+  },
+} as const satisfies Spec;
 
 /** --run ID: a run id as `hosts up` and `hosts list` print it. */
 function runId(text: string, flag: string): string {
@@ -109,6 +137,7 @@ const OPTIONS = {
     description: 'with down: the run id (6 characters, as up and list print it)',
     parse: runId,
   },
+  ...FORCE_OPTION,
 } as const satisfies Spec;
 
 type HostsContext = CommandContext<Values<typeof OPTIONS>>;
@@ -117,12 +146,7 @@ async function up(ctx: HostsContext): Promise<number> {
   const { values, io, signal } = ctx;
   const machines = requireOption(ctx, 'machines');
   const support = await canUseNetns();
-  if (!support.ok) {
-    throw new FourtupleError(
-      'FOURTUPLE_NO_NETNS',
-      `hosts up needs network namespaces: ${support.reason}`,
-    );
-  }
+  if (!support.ok) throw netnsUnavailable(support.reason);
   // FOURTUPLE_HOSTS_STEP_DELAY_MS (tests only) pauses between steps so a signal lands midway.
   const delay = Number(io.env.FOURTUPLE_HOSTS_STEP_DELAY_MS ?? 0);
   const lab = await createLab({
@@ -141,7 +165,7 @@ async function down({ values, io }: HostsContext): Promise<number> {
   const run = values.run;
   let result: DestroyResult | CleanupResult;
   if (run !== undefined) {
-    result = await destroyLab(run);
+    result = await destroyLab(run, { ifUnused: !values.force });
     if (result.removed.length === 0) {
       throw new FourtupleError(
         'FOURTUPLE_NO_LAB',
@@ -149,16 +173,12 @@ async function down({ values, io }: HostsContext): Promise<number> {
       );
     }
   } else {
-    result = await cleanupLabs();
+    result = await cleanupLabs({ force: values.force });
   }
   if (values.json) printJson(io, result);
   else {
     io.stdout.write(`${formatRemoved(result.removed)}\n`);
-    if ('inUse' in result && result.inUse.length > 0) {
-      io.stdout.write(
-        `left alone (in use by a running process): ${result.inUse.map((l) => l.runId).join(', ')}\n`,
-      );
-    }
+    if ('inUse' in result) io.stdout.write(formatLeftAlone(result));
   }
   return 0;
 }
@@ -178,7 +198,8 @@ export const hostsCommand = defineCommand({
       (ft-<run>-br), so the root namespace is untouched. Leaves the lab running and prints
       how to use it: ip netns exec ft-<run>-m0 fourtuple listen ... Needs root.
       Interrupted (Ctrl-C) while creating, it removes what it created.
-down  removes the lab --run ID, or without --run every lab not in use by a running process.
+down  removes the lab --run ID, or without --run every lab not in use by a running process;
+      a lab with processes inside its namespaces is left as it is unless --force.
 list  lists every lab of ours on this host, with its status.`,
   epilog: `Examples:
   sudo fourtuple hosts up --machines 3
@@ -199,6 +220,9 @@ list  lists every lab of ours on this host, with its status.`,
     }
     if (sub !== 'down' && ctx.values.run !== undefined) {
       throw new UsageError('--run goes with `hosts down` only', 'run');
+    }
+    if (sub !== 'down' && ctx.values.force) {
+      throw new UsageError('--force goes with `hosts down` only', 'force');
     }
     if (sub === 'up') return up(ctx);
     if (sub === 'down') return down(ctx);

@@ -183,9 +183,9 @@ No command is ever run.`,
     const report = values.report;
     // an InvalidOptionError (connections) is named by its flag in main.ts, from the spec
     const r = await limits({ ...options, signal });
-    writeCommandReport(report, { limits: r }, io);
     if (values.json) printJson(io, r);
     else io.stdout.write(`${formatLimits(r)}\n`);
+    writeCommandReport(report, { limits: r }, io);
     return 0;
   },
 });

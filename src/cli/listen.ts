@@ -1,5 +1,5 @@
 /** `fourtuple listen`: the echo listener. */
-import { type ListenerEvent, startListener } from '../endpoints/listener.js';
+import { descriptorBudget, type ListenerEvent, startListener } from '../endpoints/listener.js';
 import { errnoMeaning } from '../sockets/errno.js';
 import { defineCommand } from './_command.js';
 import { toJson } from './_output.js';
@@ -13,6 +13,8 @@ export function formatListenerEvent(e: ListenerEvent): string {
       return `accept ${e.local} <- ${e.remote}`;
     case 'data':
       return `data   ${e.local} <- ${e.remote}: ${e.bytes} bytes "${e.text}"`;
+    case 'drop':
+      return `drop   ${e.local} <- ${e.remote}: out of descriptors (${e.open} connections open, RLIMIT_NOFILE); closed at once, ${e.dropped} dropped so far`;
     case 'error':
       return `error  ${e.local}: ${e.syscall} ${e.error} (${errnoMeaning(e.error)}); still listening`;
     case 'close':
@@ -25,7 +27,8 @@ export const listenCommand = defineCommand({
   summary: 'an echo listener with every socket option under control',
   description: `Listens, logs each accepted connection with its full 4-tuple, and echoes every byte back
 prefixed with "TAG:" so two listeners are told apart. Runs until Ctrl-C (SIGINT) or SIGTERM,
-then closes every connection.`,
+then closes every connection. It holds connections up to its descriptor limit (RLIMIT_NOFILE,
+less a reserve); one more is closed at once and logged as a drop, with the count so far.`,
   epilog: `Example:
   fourtuple listen --host 127.0.0.1 --port 3000 --tag L`,
   json: 'one JSON object per event on stdout',
@@ -69,6 +72,8 @@ then closes every connection.`,
         reuseport: values.reuseport,
         ...(values.tag !== undefined ? { tag: values.tag } : {}),
         ...(netnsPath ? { netnsPath } : {}),
+        // below the descriptor limit, so running out is logged ('drop') rather than silent
+        maxConnections: descriptorBudget(),
         signal,
       },
       print,

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { FourtupleError, InterruptedError, InvalidOptionError, UsageError } from '../errors.js';
+import { withReservedFiles } from '../files.js';
 import { type Command, type CommandContext, commandSpec, type Io } from './_command.js';
 import { parseArgv } from './_parse.js';
 import { fieldOf, resolveValues } from './_spec.js';
@@ -78,7 +79,12 @@ export interface RunOptions {
  * Runs the CLI with `argv` (without node and script) and returns the exit code. Never throws:
  * every error becomes a one-line message on stderr.
  */
-export async function runCli(argv: string[], options: RunOptions = {}): Promise<number> {
+export function runCli(argv: string[], options: RunOptions = {}): Promise<number> {
+  // a page reserved by a run that then fails is discarded when the run ends
+  return withReservedFiles(() => runCommand(argv, options));
+}
+
+async function runCommand(argv: string[], options: RunOptions): Promise<number> {
   const io: Io = options.io ?? {
     stdout: process.stdout,
     stderr: process.stderr,

@@ -1,6 +1,7 @@
 /** `fourtuple max`: as many concurrent connections as the machine allows, and what stopped it. */
 import { InterruptedError, UsageError } from '../errors.js';
 import { ephemeralPortRange } from '../limits/procfs.js';
+import { type MemSample, readMem } from '../scale/_proc.js';
 import { type MaxResult, type Progress, runMax } from '../scale/coordinator.js';
 import { type FailureKind, type FailureRecord, parseProbe, showBytes } from '../scale/probe.js';
 import { getNofileLimit } from '../sockets/rlimit.js';
@@ -11,6 +12,20 @@ import { REPORT_OPTION, writeCommandReport } from './_report.js';
 import { ALLOW_REMOTE_OPTION, resolveTargetFlag, TARGET_ACCEPTS, targetText } from './_targets.js';
 
 const MiB = 1024 ** 2;
+
+/**
+ * --memory-floor at or above what is available now would stop the run before it starts (or,
+ * worse, after the first step): refused up front (available: the lower of MemAvailable and this
+ * process's memory cgroup).
+ */
+export function checkMemoryFloor(floorBytes: number, mem: MemSample): void {
+  if (floorBytes < mem.availableBytes) return;
+  const where = mem.cgroup ? ` in the memory cgroup ${mem.cgroup}` : ' (MemAvailable)';
+  throw new UsageError(
+    `--memory-floor must be below the memory available now, ${(mem.availableBytes / MiB).toFixed(0)} MiB${where} (got ${(floorBytes / MiB).toFixed(0)} MiB)`,
+    'memory-floor',
+  );
+}
 
 /** --target: 1 to 64 destinations, comma-separated, each checked for shape (resolved later). */
 function targetList(text: string, flag: string): string[] {
@@ -247,6 +262,7 @@ then --connections N and --rate R are required.`,
     if (values.json && values['json-stream']) {
       throw new UsageError('--json and --json-stream cannot be used together', 'json');
     }
+    if (memoryFloorBytes !== undefined) checkMemoryFloor(memoryFloorBytes, readMem());
     // Last, once every other flag is known good: resolve the targets and apply the policy.
     let targets: { host: string; port: number }[] | undefined;
     if (values.target !== undefined) {
@@ -288,10 +304,10 @@ then --connections N and --rate R are required.`,
       onProgress,
     );
     if (io.stderrIsTTY && !stream) io.stderr.write('\r\x1b[2K');
-    writeCommandReport(report, { max: r }, io);
     if (stream) io.stdout.write(`${toJson({ event: 'result', ...r })}\n`);
     else if (values.json) printJson(io, r);
     else io.stdout.write(`${formatMax(r)}\n`);
+    writeCommandReport(report, { max: r }, io);
     if (signal.aborted)
       return signal.reason instanceof InterruptedError ? signal.reason.exitCode : 130;
     const checked = r.dead === 0 && r.unverified === 0;

@@ -1,7 +1,7 @@
 /** `fourtuple prove`: build every possible connection among n machines x m ports, count them. */
-import { writeFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
-import { canUseNetns, type HostsKind } from '../hosts/index.js';
+import type { ReservedFile } from '../files.js';
+import { canUseNetns, type HostsKind, netnsUnavailable } from '../hosts/index.js';
 import { FREE_PORT_RANGE } from '../hosts/ports.js';
 import { proofGraph } from '../proof/graph.js';
 import {
@@ -15,7 +15,7 @@ import { errnoMeaning } from '../sockets/errno.js';
 import { MODEL_FORMULA, MODEL_LABEL } from '../theory/models.js';
 import { defineCommand } from './_command.js';
 import { groupDigits, printJson, table, wrap } from './_output.js';
-import { REPORT_OPTION, writeCommandReport } from './_report.js';
+import { commitOutput, REPORT_OPTION, reserveOutput, writeCommandReport } from './_report.js';
 
 const g = groupDigits;
 
@@ -106,11 +106,12 @@ const PHASE_LABEL: Record<ProveProgress['phase'], string> = {
 };
 
 /** An .svg path for --graph. */
-function svgPath(text: string, flag: string): string {
+/** --graph FILE.svg, reserved before the run (see _report.ts). */
+function svgPath(text: string, flag: string): ReservedFile {
   if (!text.endsWith('.svg')) {
     throw new UsageError(`--${flag} must name an .svg file (got "${text}")`, flag);
   }
-  return text;
+  return reserveOutput(flag, text, 'an .svg file name');
 }
 
 export const proveCommand = defineCommand({
@@ -187,9 +188,7 @@ Example:
     if (!budget.ok) throw new UsageError(`cannot prove ${machines} x ${ports}: ${budget.reason}`);
     if (hosts === 'netns') {
       const support = await canUseNetns();
-      if (!support.ok) {
-        throw new UsageError(`--hosts netns is not available: ${support.reason}`, 'hosts');
-      }
+      if (!support.ok) throw netnsUnavailable(support.reason);
     }
     let lastPhase = '';
     const onProgress = io.stderrIsTTY
@@ -213,19 +212,16 @@ Example:
       ...(onProgress ? { onProgress } : {}),
       signal,
     });
+    if (values.json) printJson(io, r);
+    else io.stdout.write(`${formatProof(r)}\n`);
+    // the result is on stdout before any file is written: a failed write never loses the run
     if (graph !== undefined) {
-      writeFileSync(graph, proofGraph({ ...r, connections: r.connections ?? [] }));
+      const path = commitOutput(graph, proofGraph({ ...r, connections: r.connections ?? [] }));
+      const line = `graph: ${path} (${r.endpoints} endpoints, ${g(r.established)} connections)\n`;
+      if (values.json) io.stderr.write(line);
+      else io.stdout.write(line);
     }
     writeCommandReport(report, { proof: r }, io);
-    if (values.json) printJson(io, r);
-    else {
-      io.stdout.write(`${formatProof(r)}\n`);
-      if (graph !== undefined) {
-        io.stdout.write(
-          `graph: ${graph} (${r.endpoints} endpoints, ${g(r.established)} connections)\n`,
-        );
-      }
-    }
     return r.verdict === 'exact' ? 0 : 1;
   },
 });

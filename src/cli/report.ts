@@ -1,9 +1,10 @@
 /** `fourtuple report RESULTS.json [-o FILE.html]`: a saved result to the self-contained page. */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { describeMachine, readResult, toReportInput } from '../report/index.js';
+import { MAX_INPUT_BYTES, parseSaved } from '../report/input.js';
 import { defineCommand } from './_command.js';
-import { writeReportFile } from './_report.js';
+import { commitReport, reserveOutput } from './_report.js';
 
 /** results.json -> results.html, next to it. */
 export function defaultReportPath(input: string): string {
@@ -37,44 +38,60 @@ it ran on, with no network request when opened. Prints the path written.`,
       );
     }
     const file = positionals[0]!;
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? 'error';
-      throw new UsageError(`RESULTS.json "${file}" cannot be read (${code})`);
+    const name = `RESULTS.json "${file}"`;
+    const saved = parseSaved(readBounded(file, name));
+    if (saved === undefined) {
+      throw new UsageError(`${name} is not JSON (save a result with --json or --json-stream)`);
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      parsed = lastStreamResult(text);
-      if (parsed === undefined) {
-        throw new UsageError(
-          `RESULTS.json "${file}" is not JSON (save a result with --json or --json-stream)`,
-        );
-      }
+    if (saved.value === undefined) {
+      throw new UsageError(`${name} has no result: ${saved.cutShort} (the run was stopped early)`);
     }
-    const input = toReportInput(readResult(parsed, `RESULTS.json "${file}"`));
-    const results = input.machine
-      ? input
-      : { ...input, machine: { ...describeMachine(), renderedHere: true } };
-    const out = values.out ?? defaultReportPath(file);
-    const path = writeReportFile('--out', out, results);
+    const input = toReportInput(readResult(saved.value, name));
+    const results = {
+      ...input,
+      ...(input.machine ? {} : { machine: { ...describeMachine(), renderedHere: true } }),
+      ...(saved.cutShort ? { cutShort: input.cutShort ?? saved.cutShort } : {}),
+    };
+    // the input is read first (bad input is named before the destination), then the page
+    const out = reserveOutput('out', values.out ?? defaultReportPath(file));
+    const path = commitReport(out, results);
     io.stdout.write(`${path}\n`);
     return 0;
   },
 });
 
-/** `max --json-stream` output: one JSON object per line, the result last ({"event":"result"}). */
-function lastStreamResult(text: string): unknown {
-  const lines = text.trim().split('\n');
+/** The file's text, refusing more than MAX_INPUT_BYTES (`report /dev/zero` ends at once). */
+function readBounded(file: string, name: string): string {
+  let fd: number;
   try {
-    const last = JSON.parse(lines.at(-1) ?? '') as { event?: string };
-    if (last.event !== 'result') return undefined;
-    const { event: _event, ...result } = last;
-    return result;
-  } catch {
-    return undefined;
+    fd = openSync(file, 'r');
+  } catch (err) {
+    throw new UsageError(
+      `${name} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+  }
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const buf = Buffer.allocUnsafe(1 << 20);
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      total += n;
+      if (total > MAX_INPUT_BYTES) {
+        throw new UsageError(
+          `${name} is larger than ${MAX_INPUT_BYTES / 2 ** 20} MiB: not a saved result`,
+        );
+      }
+      chunks.push(buf.subarray(0, n));
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError(
+      `${name} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+  } finally {
+    closeSync(fd);
   }
 }

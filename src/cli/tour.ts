@@ -1,40 +1,31 @@
 /**
- * `fourtuple` with no arguments: the tour. Runs every part on loopback with defaults that
- * finish in about a minute on a 2-core machine, prints a short summary per part (progress on
- * stderr while it runs, on a terminal), and writes the report page.
- *
- * Adding a part: name it in PARTS, run it in `run` unless skipped, put its result on `results`
- * (a TourResult, src/tour.ts; the report reads it by its kind), and print its summary.
+ * `fourtuple` with no arguments: the tour (src/tour.ts runs it). Prints a short summary per part
+ * as each completes (progress on stderr while it runs, on a terminal), then writes the report
+ * page, reserved before the run; an interrupted tour still writes the page of what completed.
  */
-import { UsageError } from '../errors.js';
-import { runExperiments } from '../experiments/index.js';
-import { limits } from '../limits/index.js';
-import { type ProveResult, prove } from '../proof/index.js';
-import { describeMachine, toReportInput } from '../report/index.js';
-import { tag } from '../result.js';
-import { runMax } from '../scale/coordinator.js';
-import { internetTheory, theory } from '../theory/index.js';
-import type { TourResult } from '../tour.js';
-import { defineCommand } from './_command.js';
+import { InterruptedError, UsageError } from '../errors.js';
+import { toReportInput } from '../report/index.js';
+import {
+  TOUR_MAX,
+  TOUR_PARTS,
+  type TourPart,
+  type TourResult,
+  tour,
+  tourProblems,
+} from '../tour.js';
+import { defineCommand, type Io } from './_command.js';
 import { groupDigits, printJson, wrap } from './_output.js';
-import { writeReportFile } from './_report.js';
+import { commitReport, reserveOutput } from './_report.js';
 import { formatMax, progressLine } from './max.js';
 import { formatTheory } from './theory.js';
 
+export { TOUR_MAX, TOUR_PROOFS } from '../tour.js';
+
 /** The tour's parts, in the order they run; each can be skipped with --skip. */
-export const PARTS = ['theory', 'demo', 'prove', 'limits', 'max'] as const;
-export type Part = (typeof PARTS)[number];
+export const PARTS = TOUR_PARTS;
+export type Part = TourPart;
 
 export const DEFAULT_REPORT = 'fourtuple-report.html';
-
-/** The proofs the tour builds: the seed's example, and one size up. */
-export const TOUR_PROOFS = [
-  { machines: 2, ports: 3 },
-  { machines: 3, ports: 4 },
-] as const;
-
-/** The tour's `max` run: modest, so the whole tour stays near a minute. */
-export const TOUR_MAX = { connections: 100_000, holdMs: 2000, durationMs: 30_000 } as const;
 
 /** --skip PART (repeatable, or comma-separated) as a set of known parts. */
 export function skippedParts(values: { skip?: string | string[] | undefined }): Set<Part> {
@@ -53,6 +44,58 @@ export function skippedParts(values: { skip?: string | string[] | undefined }): 
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
+/** The summary of one completed part, as the terminal shows it. */
+export function partSummary(part: Part, r: TourResult): string {
+  const heading = (text: string): string => `== ${text} ==\n`;
+  switch (part) {
+    case 'theory': {
+      const t = r.theory;
+      if (!t) return '';
+      return `${heading("theory: the seed's example")}${formatTheory(t.seed)}\n\n${heading('theory: the whole IPv4 space')}${formatTheory(t.ipv4, true)}\n\n`;
+    }
+    case 'demo': {
+      const demo = r.experiments;
+      if (!demo) return '';
+      const s = demo.summary;
+      const width = Math.max(0, ...demo.experiments.map((e) => e.name.length));
+      const lines = demo.experiments.map(
+        (e) => `  ${e.matches ? 'matches' : 'DIFFERS'}  ${e.name.padEnd(width)}  ${e.summary}\n`,
+      );
+      return `${heading('demo: the socket-reuse experiments, against the kernel')}${lines.join('')}${s.experiments} experiments in ${seconds(s.durationMs)}: ${s.matched} match the prediction${s.differed.length ? `; ${s.differed.length} DIFFER: ${s.differed.join(', ')}` : ', none differs'}. Details: \`fourtuple demo\`.\n\n`;
+    }
+    case 'prove': {
+      const lines = (r.proof ?? []).map((p) => {
+        const n = Number(p.machines * p.ports);
+        const refused = Object.entries(p.attemptsRefused)
+          .map(([k, v]) => `${k} x${v}`)
+          .join(', ');
+        return `  ${p.machines} machines x ${p.ports} ports (N = ${n}): ${groupDigits(p.established)} established (${groupDigits(p.selfConnections)} self-connections); N(N+1)/2 = ${groupDigits((n * (n + 1)) / 2)}, (nm)^2 = ${groupDigits(n * n)}; every reverse and duplicate refused: ${refused}; verdict: ${p.verdict}\n`;
+      });
+      return `${heading('prove: every connection among n machines x m ports, built for real')}${lines.join('')}Details and the graph: \`fourtuple prove --machines 2 --ports 3 --graph g.svg\`.\n\n`;
+    }
+    case 'limits':
+      if (!r.limits) return '';
+      return `${heading('limits: what stops this machine first')}${wrap(r.limits.answer)}\nThe table and the command that raises each: \`fourtuple limits\`.\n\n`;
+    case 'max':
+      if (!r.max) return '';
+      return `${heading(`max: ${groupDigits(TOUR_MAX.connections)} connections opened, held, verified, torn down`)}${formatMax(r.max)}\nAs many as the machine allows: \`fourtuple max\`.\n\n`;
+  }
+}
+
+/** Progress on stderr (a terminal only) and each part's summary on stdout (unless --json). */
+function tourPrinter(io: Io, json: boolean) {
+  return (e: Parameters<NonNullable<Parameters<typeof tour>[1]>>[0]): void => {
+    if (e.type === 'progress') {
+      if (io.stderrIsTTY) {
+        io.stderr.write(`\r\x1b[2K${e.max ? `max: ${progressLine(e.max)}` : e.text}`);
+      }
+      return;
+    }
+    if (io.stderrIsTTY) io.stderr.write('\r\x1b[2K');
+    if (!json) io.stdout.write(partSummary(e.part, e.result));
+  };
+}
+
 export const tourCommand = defineCommand({
   name: 'tour',
   summary: 'the whole answer for this machine (default when no command is given)',
@@ -61,9 +104,11 @@ export const tourCommand = defineCommand({
 construction for 2 x 3 and 3 x 4; this machine's limits (with a measured connection cost); and
 a bounded \`max\` run (${groupDigits(TOUR_MAX.connections)} connections, held ${TOUR_MAX.holdMs / 1000} s, verified, torn down).
 Prints a short summary per part and writes the report page (one self-contained HTML file),
-printing its path at the end. Each part's own command has the full set of flags.`,
+printing its path at the end. Interrupted, it writes the page of the parts that completed,
+marked as cut short. Each part's own command has the full set of flags.`,
   epilog: `Exit code: 0 when every part came out as predicted, 1 when one did not (a demo differed, a
-proof was not exact, a held connection was dead, or sockets were left behind).`,
+proof was not exact, a held connection was dead, or sockets were left behind), 130 / 143 when
+interrupted (the page of what completed is still written).`,
   options: {
     out: {
       type: 'string',
@@ -85,105 +130,21 @@ proof was not exact, a held connection was dead, or sockets were left behind).`,
     if (skip.size === PARTS.length) {
       throw new UsageError(`--skip leaves nothing to run (parts: ${PARTS.join(', ')})`, 'skip');
     }
-    const out = values.out;
-    if (out.trim() === '') throw new UsageError('--out needs a file name', 'out');
+    const out = reserveOutput('out', values.out);
     signal.throwIfAborted();
-    const results: TourResult = { ...tag('tour'), machine: describeMachine() };
-    const problems: string[] = [];
-    const say = (text: string): void => {
-      if (!values.json) io.stdout.write(text);
-    };
-    const progress = (text: string): void => {
-      if (io.stderrIsTTY) io.stderr.write(`\r\x1b[2K${text}`);
-    };
-    const done = (): void => progress('');
-    const heading = (text: string): void => say(`== ${text} ==\n`);
-
-    if (!skip.has('theory')) {
-      const seed = theory({ machines: 2n, ports: 3n });
-      const ipv4 = internetTheory('ipv4');
-      results.theory = { seed, ipv4 };
-      heading("theory: the seed's example");
-      say(`${formatTheory(seed)}\n\n`);
-      heading('theory: the whole IPv4 space');
-      say(`${formatTheory(ipv4, true)}\n\n`);
-    }
-
-    if (!skip.has('demo')) {
-      progress('demo: running the experiments against the kernel...');
-      const demo = await runExperiments({
-        signal,
-        onExperiment: (e) => progress(`demo: ${e.name}`),
-      });
-      done();
-      results.experiments = demo;
-      const s = demo.summary;
-      heading('demo: the socket-reuse experiments, against the kernel');
-      const width = Math.max(...demo.experiments.map((e) => e.name.length));
-      for (const e of demo.experiments) {
-        say(`  ${e.matches ? 'matches' : 'DIFFERS'}  ${e.name.padEnd(width)}  ${e.summary}\n`);
-      }
-      say(
-        `${s.experiments} experiments in ${seconds(s.durationMs)}: ${s.matched} match the prediction${s.differed.length ? `; ${s.differed.length} DIFFER: ${s.differed.join(', ')}` : ', none differs'}. Details: \`fourtuple demo\`.\n\n`,
-      );
-      if (s.differed.length) problems.push(`demo: ${s.differed.join(', ')} differed`);
-    }
-
-    if (!skip.has('prove')) {
-      heading('prove: every connection among n machines x m ports, built for real');
-      const proofs: ProveResult[] = [];
-      for (const size of TOUR_PROOFS) {
-        progress(`prove: ${size.machines} x ${size.ports}...`);
-        const r = await prove({ ...size, hosts: 'loopback', listConnections: true, signal });
-        done();
-        proofs.push(r);
-        const n = size.machines * size.ports;
-        say(
-          `  ${size.machines} machines x ${size.ports} ports (N = ${n}): ${groupDigits(r.established)} established (${groupDigits(r.selfConnections)} self-connections); ` +
-            `N(N+1)/2 = ${groupDigits((n * (n + 1)) / 2)}, (nm)^2 = ${groupDigits(n * n)}; every reverse and duplicate refused: ${Object.entries(
-              r.attemptsRefused,
-            )
-              .map(([k, v]) => `${k} x${v}`)
-              .join(', ')}; verdict: ${r.verdict}\n`,
-        );
-        if (r.verdict !== 'exact')
-          problems.push(`prove ${size.machines}x${size.ports}: ${r.verdict}`);
-      }
-      results.proof = proofs;
-      say('Details and the graph: `fourtuple prove --machines 2 --ports 3 --graph g.svg`.\n\n');
-    }
-
-    if (!skip.has('limits')) {
-      progress('limits: reading, and measuring what one connection costs...');
-      const r = await limits({ signal });
-      done();
-      results.limits = r;
-      heading('limits: what stops this machine first');
-      say(
-        `${wrap(r.answer)}\nThe table and the command that raises each: \`fourtuple limits\`.\n\n`,
-      );
-    }
-
-    if (!skip.has('max')) {
-      const r = await runMax({ ...TOUR_MAX, signal }, (p) => progress(`max: ${progressLine(p)}`));
-      done();
-      signal.throwIfAborted();
-      results.max = r;
-      heading(
-        `max: ${groupDigits(TOUR_MAX.connections)} connections opened, held, verified, torn down`,
-      );
-      say(`${formatMax(r)}\nAs many as the machine allows: \`fourtuple max\`.\n\n`);
-      if (r.dead) problems.push(`max: ${r.dead} held connections were dead`);
-      if (!r.sockstat.clean) problems.push('max: sockets were left behind');
-    }
-
-    const path = writeReportFile('--out', out, toReportInput(results));
-    if (values.json) {
-      printJson(io, results);
-      io.stderr.write(`report: ${path}\n`);
-    } else {
-      if (problems.length) say(`Not as predicted: ${problems.join('; ')}\n`);
-      io.stdout.write(`report: ${path}\n`);
+    const results = await tour({ skip, signal }, tourPrinter(io, values.json));
+    const problems = tourProblems(results);
+    if (values.json) printJson(io, results);
+    else if (results.cutShort) io.stdout.write(`Cut short: ${results.cutShort.reason}.\n`);
+    else if (problems.length) io.stdout.write(`Not as predicted: ${problems.join('; ')}\n`);
+    // the results are on stdout before the page is written: a failed write never loses the run
+    const input = toReportInput(results);
+    const path = commitReport(out, input);
+    io[values.json ? 'stderr' : 'stdout'].write(`report: ${path}\n`);
+    if (results.cutShort) {
+      const why = signal.reason instanceof InterruptedError ? signal.reason : undefined;
+      if (why?.signal !== 'SIGPIPE') io.stderr.write('fourtuple tour: interrupted\n');
+      return why?.exitCode ?? 130;
     }
     return problems.length ? 1 : 0;
   },

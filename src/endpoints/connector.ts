@@ -5,6 +5,7 @@
  */
 import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
+import { formatAddress } from '../errors.js';
 import { assertTargetsAllowed } from '../policy/targets.js';
 import { withNetns } from '../sockets/netns.js';
 import { formatSockAddr, type SockAddr } from '../sockets/sockaddr.js';
@@ -61,6 +62,45 @@ export async function openConnection(options: OpenOptions): Promise<OpenConnecti
   }
 }
 
+/** Errors after which the next address of a name is worth trying: this one is not there. */
+const TRY_NEXT = new Set([
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'EADDRNOTAVAIL',
+  'EAFNOSUPPORT',
+]);
+
+/**
+ * Connects to `open.to`, then to each of `fallbacks` in turn while the connection is refused or
+ * unreachable (an address of the other family than --from is skipped); each failure is reported
+ * as a `tried` event. Throws the last error when none accepts.
+ */
+async function openFirst(
+  open: OpenOptions,
+  fallbacks: readonly string[],
+  onEvent: (e: HeartbeatEvent) => void,
+): Promise<OpenConnection> {
+  const hosts = [open.to.host, ...fallbacks.filter((h) => h !== open.to.host)];
+  const fromV6 = open.from ? open.from.host.includes(':') : undefined;
+  const usable = hosts.filter(
+    (h, i) => i === 0 || fromV6 === undefined || h.includes(':') === fromV6,
+  );
+  let last: unknown;
+  for (const [i, host] of usable.entries()) {
+    try {
+      return await openConnection({ ...open, to: { host, port: open.to.port } });
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? '';
+      if (i === usable.length - 1 || !TRY_NEXT.has(code) || open.signal?.aborted) throw err;
+      onEvent({ event: 'tried', remote: formatAddress(host, open.to.port), error: code });
+      last = err;
+    }
+  }
+  throw last;
+}
+
 export interface HeartbeatOptions extends OpenOptions {
   /** bytes sent each beat (default "hi") */
   data?: string;
@@ -74,9 +114,15 @@ export interface HeartbeatOptions extends OpenOptions {
   allowRemote?: boolean;
   /** lab hosts reachable from where the socket is created: the machines of the lab whose namespace netnsPath is (none from the root namespace) */
   labAddresses?: readonly string[];
+  /**
+   * the other addresses the destination's name resolved to, tried in order when connecting to
+   * `to.host` fails (as Node's autoSelectFamily does); each is checked by the target policy
+   */
+  fallbacks?: readonly string[];
 }
 
 export type HeartbeatEvent =
+  | { event: 'tried'; remote: string; error: string }
   | { event: 'connected'; local: string; remote: string }
   | { event: 'sent'; seq: number; data: string }
   | { event: 'echo'; seq: number; data: string }
@@ -96,13 +142,13 @@ export async function heartbeat(
   options: HeartbeatOptions,
   onEvent: (e: HeartbeatEvent) => void = () => {},
 ): Promise<HeartbeatResult> {
-  const { allowRemote, labAddresses, ...open } = options;
+  const { allowRemote, labAddresses, fallbacks, ...open } = options;
   // The target policy: loopback and our own lab hosts only, unless remote targets are allowed.
-  assertTargetsAllowed([options.to.host], {
+  assertTargetsAllowed([options.to.host, ...(fallbacks ?? [])], {
     allowRemote: allowRemote ?? false,
     ...(labAddresses ? { labAddresses } : {}),
   });
-  const { socket, local, remote } = await openConnection(open);
+  const { socket, local, remote } = await openFirst(open, fallbacks ?? [], onEvent);
   const l = formatSockAddr(local);
   const r = formatSockAddr(remote);
   onEvent({ event: 'connected', local: l, remote: r });

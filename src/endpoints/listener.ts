@@ -4,8 +4,11 @@
  * same port but different IPs (or the reverse) are told apart in the echo. I/O runs on
  * node:net (libuv, epoll): no poll array, no limit but the descriptor limit.
  */
+import { readdirSync } from 'node:fs';
 import net from 'node:net';
+import { formatAddress } from '../errors.js';
 import { withNetns } from '../sockets/netns.js';
+import { getNofileLimit } from '../sockets/rlimit.js';
 import { formatSockAddr, type SockAddr } from '../sockets/sockaddr.js';
 import { RawSocket } from '../sockets/socket.js';
 
@@ -22,6 +25,12 @@ export interface ListenerOptions {
   backlog?: number;
   /** create the socket inside this network namespace (/run/netns/NAME) */
   netnsPath?: string;
+  /**
+   * connections held at most; one more is closed at once and reported as a `drop` event. Out
+   * of descriptors, libuv closes new connections silently (its EMFILE trick: no error reaches
+   * the listener), so a budget below RLIMIT_NOFILE (`descriptorBudget()`) is how that is seen.
+   */
+  maxConnections?: number;
   /** stop when this signal aborts */
   signal?: AbortSignal;
 }
@@ -31,6 +40,7 @@ export type ListenerEvent =
   | { event: 'accept'; local: string; remote: string }
   | { event: 'data'; local: string; remote: string; bytes: number; text: string }
   | { event: 'error'; local: string; syscall: string; error: string }
+  | { event: 'drop'; local: string; remote: string; open: number; dropped: number }
   | {
       event: 'close';
       local: string;
@@ -48,6 +58,17 @@ export interface ListenerStats {
   resets: number;
   /** accept() failures (EMFILE, ENFILE, ENOBUFS, ...): the listener logs them and goes on */
   acceptErrors: number;
+  /** connections closed at once because maxConnections were open (out of descriptors) */
+  dropped: number;
+}
+
+/**
+ * The connections this process can still hold: RLIMIT_NOFILE's soft limit, less the descriptors
+ * open now and a reserve of `reserve` for everything else (at least 1).
+ */
+export function descriptorBudget(reserve = 32): number {
+  const open = readdirSync('/proc/self/fd').length;
+  return Math.max(1, getNofileLimit().soft - open - reserve);
 }
 
 export interface Listener {
@@ -115,6 +136,7 @@ export async function startListener(
     bytesOut: 0,
     resets: 0,
     acceptErrors: 0,
+    dropped: 0,
   };
   const sockets = new Set<net.Socket>();
   let closing: Promise<void> | undefined;
@@ -169,6 +191,13 @@ export async function startListener(
       syscall: err.syscall ?? 'accept',
       error: err.code ?? err.message,
     });
+  });
+
+  if (options.maxConnections !== undefined) server.maxConnections = options.maxConnections;
+  server.on('drop', (d?: net.DropArgument) => {
+    stats.dropped++;
+    const remote = d?.remoteAddress ? formatAddress(d.remoteAddress, d.remotePort) : '?';
+    onEvent({ event: 'drop', local, remote, open: stats.open, dropped: stats.dropped });
   });
 
   await raw.toNetServer(server);

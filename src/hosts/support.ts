@@ -73,3 +73,14 @@ async function check(): Promise<NetnsSupport> {
   await runIp(['netns', 'del', probe]).catch(() => {});
   return { ok: true };
 }
+
+/**
+ * The error every command gives when `--hosts netns` (or `hosts up`) cannot have namespaces here:
+ * FOURTUPLE_NO_NETNS, exit 1 (this machine or user lacks something; the input is well formed).
+ */
+export function netnsUnavailable(reason: string | undefined): FourtupleError {
+  return new FourtupleError(
+    'FOURTUPLE_NO_NETNS',
+    `network namespaces are not available: ${reason ?? 'unknown reason'}`,
+  );
+}

@@ -9,6 +9,7 @@ import { FourtupleError, InvalidOptionError } from '../errors.js';
 import { runIp, runIpBatch, runIpBatchSync } from './ip.js';
 import type { Machine } from './lab.js';
 import { isRunId, NETNS_DIR, parseLinkNames, parseName, parseNetnsList } from './names.js';
+import { describeOccupants, type Occupant, occupantsOf } from './occupants.js';
 import { LAB_STATE_DIR, ownerAlive, readState, removeState, stateFiles } from './state.js';
 
 /** One thing of ours found on the host: a namespace, a stray root-namespace link, a state file. */
@@ -85,13 +86,34 @@ export function trackForExit(runId: string): void {
 // ---------------------------------------------------------------------------------------------
 // Removal.
 
+export interface DestroyOptions {
+  /**
+   * refuse (FOURTUPLE_LAB_IN_USE, nothing removed) when a process is inside one of the lab's
+   * namespaces, as `hosts down` does without --force (default false: remove it anyway)
+   */
+  ifUnused?: boolean;
+}
+
 /**
  * Removes every namespace, root-namespace link and state file of run `runId`, whoever owns it,
  * and checks that none remains. Resolves with what it removed (empty when there was nothing).
  */
-export async function destroyLab(runId: string): Promise<DestroyResult> {
+export async function destroyLab(
+  runId: string,
+  options: DestroyOptions = {},
+): Promise<DestroyResult> {
   if (!isRunId(runId)) throw new InvalidOptionError('runId', '6 characters [0-9a-z]', `"${runId}"`);
   const started = performance.now();
+  if (options.ifUnused) {
+    const names = (await ourNamespaces()).filter((n) => n.runId === runId).map((n) => n.name);
+    const inside = occupantsOf(names);
+    if (inside.length > 0) {
+      throw new FourtupleError(
+        'FOURTUPLE_LAB_IN_USE',
+        `lab ${runId} is in use, left as it is: ${describeOccupants(inside)} (--force removes it anyway)`,
+      );
+    }
+  }
   const removed = await removeRuns(new Set([runId]));
   exitTracked.delete(runId);
   return { runId, removed, destroyMs: Math.round(performance.now() - started) };
@@ -144,7 +166,8 @@ async function removeRuns(runIds: ReadonlySet<string>): Promise<LeftoverItem[]> 
 
 /**
  * in-use: its creating process is alive. kept: complete, left on purpose by `fourtuple hosts up`.
- * leftover: its process is gone (a crash, a SIGKILL) or it has no record at all.
+ * leftover: its process is gone (a crash, a SIGKILL) or it has no record at all. Whatever its
+ * status, `occupants` lists the processes inside its namespaces (a kept lab may have some).
  */
 export type LabStatus = 'in-use' | 'kept' | 'leftover';
 
@@ -159,6 +182,8 @@ export interface LabSummary {
   links: string[];
   ownerPid: number | null;
   createdAt: string | null;
+  /** processes inside its namespaces (`ip netns pids`), this one excluded */
+  occupants: Occupant[];
 }
 
 /** Every lab of ours on this host, from any process, including crashed runs' remains. */
@@ -170,17 +195,20 @@ export async function listLabs(): Promise<LabSummary[]> {
     ...links.map((l) => l.runId),
     ...stateFiles(),
   ]);
+  const occupants = occupantsOf(namespaces.map((n) => n.name));
   return [...ids].sort().map((runId) => {
     const s = readState(runId);
     const alive = ownerAlive(s);
+    const names = namespaces
+      .filter((p) => p.runId === runId)
+      .map((p) => p.name)
+      .sort(byNumber);
     return {
       runId,
       status: alive ? 'in-use' : s?.keep && s.complete ? 'kept' : 'leftover',
       machines: s?.machines ?? [],
-      namespaces: namespaces
-        .filter((p) => p.runId === runId)
-        .map((p) => p.name)
-        .sort(byNumber),
+      namespaces: names,
+      occupants: occupants.filter((o) => names.includes(o.netns)),
       links: links.filter((l) => l.runId === runId).map((l) => l.name),
       ownerPid: s?.pid ?? null,
       createdAt: s?.createdAt ?? null,
@@ -196,25 +224,34 @@ function byNumber(a: string, b: string): number {
 export interface CleanupOptions {
   /** also remove labs whose creating process is still running (default false) */
   includeInUse?: boolean;
+  /** also remove labs with processes inside their namespaces (default false) */
+  force?: boolean;
 }
 
 export interface CleanupResult {
   removed: LeftoverItem[];
   /** labs left alone because their creating process is still running */
   inUse: LabSummary[];
+  /** labs left alone because processes are inside their namespaces (see `occupants`) */
+  occupied: LabSummary[];
   cleanupMs: number;
 }
 
 /**
- * Removes every lab of ours that no running process owns: labs left by `hosts up`, by a crash
- * or a SIGKILL, and stray devices. Resolves with what it removed.
+ * Removes every lab of ours that no running process owns and no process is inside: labs left by
+ * `hosts up`, by a crash or a SIGKILL, and stray devices. Resolves with what it removed and what
+ * it left alone.
  */
 export async function cleanupLabs(options: CleanupOptions = {}): Promise<CleanupResult> {
   const started = performance.now();
   const labs = await listLabs();
   const inUse = options.includeInUse ? [] : labs.filter((l) => l.status === 'in-use');
-  const targets = new Set(labs.filter((l) => !inUse.includes(l)).map((l) => l.runId));
+  const occupied = options.force
+    ? []
+    : labs.filter((l) => !inUse.includes(l) && l.occupants.length > 0);
+  const left = new Set([...inUse, ...occupied]);
+  const targets = new Set(labs.filter((l) => !left.has(l)).map((l) => l.runId));
   const removed = targets.size > 0 ? await removeRuns(targets) : [];
   for (const id of targets) exitTracked.delete(id);
-  return { removed, inUse, cleanupMs: Math.round(performance.now() - started) };
+  return { removed, inUse, occupied, cleanupMs: Math.round(performance.now() - started) };
 }

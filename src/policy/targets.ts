@@ -118,7 +118,7 @@ function refusal(address: string, p: Parsed | undefined, labs: Set<string>): str
   }
   if (p.family === 4 && p.value >> 17n === (198n << 7n) + 9n) {
     return labs.size === 0
-      ? `in the lab network ${LAB_NETWORK_TEXT}${mapped}: a lab host is reached only from inside its lab (connect --host-ns ft-<run>-m<k>, see \`fourtuple hosts list\`); from here it would leave this machine`
+      ? `in the lab network ${LAB_NETWORK_TEXT}${mapped}: a lab host is reached only from inside its lab (connect --host-ns ft-<run>-m<k>, or under \`ip netns exec ft-<run>-m<k>\`; see \`fourtuple hosts list\`); from here it would leave this machine`
       : `in the lab network ${LAB_NETWORK_TEXT}${mapped} but not a host of the lab this socket is in`;
   }
   return `not loopback (127.0.0.0/8 or ::1) nor a host of a fourtuple lab${mapped}; fourtuple sends traffic elsewhere only with --allow-remote`;

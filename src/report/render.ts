@@ -156,7 +156,7 @@ export function renderReport(results: ReportInput): string {
 <header class="top"><div class="wrap">
 <h1>How many TCP connections can you make?</h1>
 <p class="lede">The exact answer, what the kernel does, and what this machine holds.${sub ? ` ${esc(sub)}.` : ''}</p>
-${glance(results)}
+${results.cutShort ? `<p class="cut-short" role="alert"><strong>Cut short:</strong> ${esc(results.cutShort)}. This page shows what completed.</p>\n` : ''}${glance(results)}
 <nav class="toc" aria-label="sections">${nav}</nav>
 </div></header>
 <main class="wrap">

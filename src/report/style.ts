@@ -27,6 +27,7 @@ body { margin: 0; }
 header.top { background: var(--surface); border-bottom: 1px solid var(--border); padding: 32px 0 20px; }
 header.top h1 { font-size: 30px; line-height: 1.2; margin: 0 0 6px; letter-spacing: -0.01em; }
 header.top .lede { margin: 0; color: var(--muted); max-width: 70ch; }
+header.top .cut-short { margin: .5rem 0 0; padding: .4rem .7rem; border-left: 4px solid #c62828; max-width: 70ch; }
 nav.toc { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 16px; }
 nav.toc a { color: var(--accent); text-decoration: none; font-size: 14px; font-weight: 600;
   padding: 4px 12px; border: 1px solid var(--border); border-radius: 999px; background: var(--bg); }

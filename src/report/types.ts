@@ -76,4 +76,9 @@ export interface ReportInput {
   /** a cluster run's merged result (`fourtuple agent` 0, `fourtuple merge`) */
   cluster?: Wire<MergedResult>;
   machine?: MachineInfo;
+  /**
+   * the run was cut short (interrupted, or its saved output ends mid-stream): what the page shows
+   * is what completed, and this says why ("interrupted by SIGINT during max")
+   */
+  cutShort?: string;
 }

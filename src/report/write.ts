@@ -1,12 +1,12 @@
-/** Writes the page to a file. */
-import { writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+/** Writes the page to a file, atomically (see src/files.ts). */
+import { writeFileAtomic } from '../files.js';
 import { renderReport } from './render.js';
 import type { ReportInput } from './types.js';
 
-/** Renders `results` and writes the page to `file`; returns the absolute path written. */
+/**
+ * Renders `results` and writes the page to `file` (a temporary file beside it, fsynced, then
+ * renamed over it: the old page stays whole on any error); returns the absolute path written.
+ */
 export function writeReport(file: string, results: ReportInput): string {
-  const path = resolve(file);
-  writeFileSync(path, renderReport(results));
-  return path;
+  return writeFileAtomic(file, renderReport(results));
 }

@@ -4,7 +4,7 @@
  * nothing behind (see test/loopback/signals.test.ts for the checks). Mid-run is made sure of: the
  * tour is signalled a second after its first heading, or once its max workers hold sockets.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -43,7 +43,9 @@ describe('signals during the tour', () => {
     expect(r.ms).toBeLessThan(5000);
     expect(r.code).toBe(130);
     expect(child.stderr()).toBe('fourtuple tour: interrupted\n');
-    expect(child.lines.some((l) => l.startsWith('report: '))).toBe(false);
+    // the page of what completed is written, marked as cut short (issue 19, item 10)
+    expect(child.lines).toContain(`report: ${out}`);
+    expect(readFileSync(out, 'utf8')).toContain('Cut short:');
     await expectNothingLeft(child, seen, { before });
   });
 
@@ -71,6 +73,9 @@ describe('signals during the tour', () => {
     expect(r.ms).toBeLessThan(5000);
     expect(r.code).toBe(143);
     expect(child.stderr()).toBe('fourtuple tour: interrupted\n');
+    expect(readFileSync(out, 'utf8')).toContain(
+      'Cut short:</strong> interrupted by SIGTERM during max',
+    );
     expect(workers().length).toBeGreaterThan(0);
     // every connection of a worker has its listener's port at one end
     await expectNothingLeft(child, seen, {

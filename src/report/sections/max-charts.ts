@@ -58,7 +58,8 @@ export function connectionsChart(
   const t0 = secs(series[0]!);
   const t1 = secs(series[series.length - 1]!);
   const candidates = ceilingCandidates(max, limits);
-  const top = Math.max(max.established, ...series.map((s) => s.established));
+  // a reduce, not Math.max(...series): a long run's series overflows the call stack as arguments
+  const top = series.reduce((m, s) => Math.max(m, s.established), max.established);
   const shown = candidates.filter((c) => c.value <= top * 4).slice(0, 4);
   const off = candidates.filter((c) => !shown.includes(c));
   const peak = series.reduce((a, s) => (s.established > a.established ? s : a), series[0]!);
