@@ -95,8 +95,11 @@ async function runCommand(argv: string[], options: RunOptions): Promise<number> 
   const debug = argv.includes('--debug');
   // --json asked for a JSON answer on stdout: a failure is one too, so a script reading stdout
   // sees it ({"error": {"code", "message"}}), beside the usual line on stderr. Known once the
-  // flags are parsed (a `--json` that is another flag's missing value is not one).
+  // flags are parsed (a `--json` that is another flag's missing value is not one), and only
+  // when the command printed nothing there yet (a result printed before a failed page write
+  // stays the one JSON document on stdout).
   let jsonOut = false;
+  const stdout = trackWrites(io.stdout);
 
   const first = argv[0];
   if (first === '--help' || first === '-h' || first === 'help') {
@@ -136,7 +139,7 @@ async function runCommand(argv: string[], options: RunOptions): Promise<number> 
       given: new Set(given.keys()),
       positionals,
       spec,
-      io,
+      io: { ...io, stdout: stdout.stream },
       signal,
     });
   } catch (err) {
@@ -150,9 +153,32 @@ async function runCommand(argv: string[], options: RunOptions): Promise<number> 
       return why?.exitCode ?? 130;
     }
     const code = reportError(err, command, io, debug);
-    if (jsonOut && code !== 0) io.stdout.write(`${jsonError(err, command, code)}\n`);
+    if (jsonOut && code !== 0 && !stdout.used()) {
+      io.stdout.write(`${jsonError(err, command, code)}\n`);
+    }
     return code;
   }
+}
+
+/** `stream` with its writes noticed: `used()` says whether anything was written to it. */
+function trackWrites(target: NodeJS.WritableStream): {
+  stream: NodeJS.WritableStream;
+  used(): boolean;
+} {
+  let used = false;
+  const stream = new Proxy(target, {
+    get(t, prop) {
+      const v = Reflect.get(t, prop, t) as unknown;
+      if (prop === 'write') {
+        return (...args: Parameters<NodeJS.WritableStream['write']>) => {
+          used = true;
+          return (v as NodeJS.WritableStream['write']).apply(t, args);
+        };
+      }
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+    },
+  });
+  return { stream, used: () => used };
 }
 
 /** A failure as the JSON object --json prints on stdout: its stable code and its message. */
