@@ -24,7 +24,11 @@ const IPS = { min: 1n, max: 2n ** 128n };
 const PORTS = { min: 1n, max: USABLE_PORTS };
 
 /** The human rendering of a theory result (also used by the tour). */
-export function formatTheory(r: TheoryResult, scientific = false): string {
+/**
+ * The human rendering of a theory result (also used by the tour). `explain: false` leaves out the
+ * derivations and the paragraphs, for a second table right after a first that has them.
+ */
+export function formatTheory(r: TheoryResult, scientific = false, explain = true): string {
   const rows = MODEL_ORDER.map((k) => {
     const v = r.models[k];
     return [MODEL_LABEL[k], groupDigits(v), ...(scientific ? [toScientific(v, 4)] : [])];
@@ -37,6 +41,7 @@ export function formatTheory(r: TheoryResult, scientific = false): string {
   );
   const align: ('left' | 'right')[] = ['left', 'right', ...(scientific ? ['right' as const] : [])];
   const pd = r.perDestination;
+  if (!explain) return [head, '', table(headers, rows, align)].join('\n');
   return [
     head,
     '',

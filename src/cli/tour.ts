@@ -44,6 +44,42 @@ export function skippedParts(values: { skip?: string | string[] | undefined }): 
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
+/**
+ * The demo as the tour shows it: the seed's experiments one line each, every family of the port
+ * rules one line (how many of its runs matched), so 129 runs read in a screen.
+ */
+function demoLines(experiments: NonNullable<TourResult['experiments']>['experiments']): string[] {
+  const seed = new Set(experiments.filter((e) => e.of === undefined).map((e) => e.name));
+  const families = new Map<string, { runs: number; matched: number; skipped: number }>();
+  const rows: { family?: string; verdict: string; name: string; text: string }[] = [];
+  for (const e of experiments) {
+    if (e.of === undefined) {
+      rows.push({ verdict: e.matches ? 'matches' : 'DIFFERS', name: e.name, text: e.summary });
+      continue;
+    }
+    let f = families.get(e.of);
+    if (!f) {
+      f = { runs: 0, matched: 0, skipped: 0 };
+      families.set(e.of, f);
+      // a family named after a seed experiment holds its variants (the options switched)
+      const name = seed.has(e.of) ? `${e.of} variants` : e.of;
+      rows.push({ family: e.of, verdict: '', name, text: '' });
+    }
+    f.runs++;
+    if (e.skipped !== undefined) f.skipped++;
+    else if (e.matches) f.matched++;
+  }
+  for (const row of rows) {
+    const f = row.family === undefined ? undefined : families.get(row.family);
+    if (!f) continue;
+    const ran = f.runs - f.skipped;
+    row.verdict = f.matched === ran ? 'matches' : 'DIFFERS';
+    row.text = `${f.matched} of ${ran} runs as predicted${f.skipped ? ` (${f.skipped} skipped)` : ''}`;
+  }
+  const width = Math.max(0, ...rows.map((r) => r.name.length));
+  return rows.map((r) => `  ${r.verdict.padEnd(7)}  ${r.name.padEnd(width)}  ${r.text}\n`);
+}
+
 /** The summary of one completed part, as the terminal shows it. */
 export function partSummary(part: Part, r: TourResult): string {
   const heading = (text: string): string => `== ${text} ==\n`;
@@ -51,16 +87,13 @@ export function partSummary(part: Part, r: TourResult): string {
     case 'theory': {
       const t = r.theory;
       if (!t) return '';
-      return `${heading("theory: the seed's example")}${formatTheory(t.seed)}\n\n${heading('theory: the whole IPv4 space')}${formatTheory(t.ipv4, true)}\n\n`;
+      return `${heading("theory: the seed's example")}${formatTheory(t.seed)}\n\n${heading('theory: the whole IPv4 space')}${formatTheory(t.ipv4, true, false)}\n(the same models as above, for every IPv4 address with 65,535 ports)\n\n`;
     }
     case 'demo': {
       const demo = r.experiments;
       if (!demo) return '';
       const s = demo.summary;
-      const width = Math.max(0, ...demo.experiments.map((e) => e.name.length));
-      const lines = demo.experiments.map(
-        (e) => `  ${e.matches ? 'matches' : 'DIFFERS'}  ${e.name.padEnd(width)}  ${e.summary}\n`,
-      );
+      const lines = demoLines(demo.experiments);
       return `${heading('demo: the socket-reuse experiments, against the kernel')}${lines.join('')}${s.experiments} experiments in ${seconds(s.durationMs)}: ${s.matched} match the prediction${s.differed.length ? `; ${s.differed.length} DIFFER: ${s.differed.join(', ')}` : ', none differs'}. Details: \`fourtuple demo\`.\n\n`;
     }
     case 'prove': {
