@@ -1,4 +1,7 @@
 /** Output helpers shared by the commands: JSON with BigInt as decimal strings, plain tables. */
+import { realpathSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Io } from './_command.js';
 
 /** JSON.stringify where BigInt values become decimal strings (JSON has no integers past 2^53). */
@@ -48,4 +51,29 @@ export function wrap(text: string, width = 88, indent = ''): string {
   }
   if (cur) lines.push(indent + cur);
   return lines.join('\n');
+}
+
+/**
+ * How to run this fourtuple again, as a hint a user can paste: `fourtuple` when that name on
+ * PATH is this very program (after `npm link` or `npm install -g .`), otherwise node and this
+ * file's absolute path (a clone run with `npx fourtuple` is not on PATH for `ip netns exec`).
+ */
+export function selfCommand(env: NodeJS.ProcessEnv = process.env): string {
+  // the built entry point beside this module (dist/cli/bin.js); run from source, the script
+  const bin =
+    realpathOr(fileURLToPath(new URL('./bin.js', import.meta.url))) ??
+    realpathOr(process.argv[1] ?? '') ??
+    'fourtuple';
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (dir && realpathOr(join(dir, 'fourtuple')) === bin) return 'fourtuple';
+  }
+  return `${process.execPath} ${bin}`;
+}
+
+function realpathOr(path: string): string | undefined {
+  try {
+    return realpathSync(path);
+  } catch {
+    return undefined;
+  }
 }

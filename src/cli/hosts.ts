@@ -17,7 +17,7 @@ import {
   netnsUnavailable,
 } from '../hosts/index.js';
 import { type CommandContext, defineCommand } from './_command.js';
-import { printJson, table } from './_output.js';
+import { printJson, selfCommand, table } from './_output.js';
 import { requireOption, type Spec, type Values } from './_spec.js';
 
 const SUBCOMMANDS = ['up', 'down', 'list'] as const;
@@ -27,6 +27,7 @@ export function formatLab(lab: LabInfo): string {
   const rows = lab.machines.map((m) => [m.name, m.address, m.netns ?? '-']);
   const [a, b] = [lab.machines[0], lab.machines[1] ?? lab.machines[0]];
   const exec = (ns: string | undefined) => `ip netns exec ${ns ?? 'NAME'}`;
+  const self = selfCommand();
   return [
     `lab ${lab.runId}: ${lab.machines.length} machine(s), each a network namespace, created in ${lab.createMs} ms`,
     '',
@@ -37,11 +38,11 @@ export function formatLab(lab: LabInfo): string {
     '',
     'Use it (as root): run any program inside a machine with `ip netns exec`, or give',
     "fourtuple's socket commands --host-ns:",
-    `  fourtuple listen --host-ns ${b?.netns} --host ${b?.address} --port 7000`,
-    `  fourtuple connect --host-ns ${a?.netns} --to ${b?.address}:7000`,
+    `  ${self} listen --host-ns ${b?.netns} --host ${b?.address} --port 7000`,
+    `  ${self} connect --host-ns ${a?.netns} --to ${b?.address}:7000`,
     `  ${exec(a?.netns)} ping -c1 ${b?.address}`,
     'Remove it:',
-    `  fourtuple hosts down --run ${lab.runId}      (or \`fourtuple cleanup\` for every leftover)`,
+    `  ${self} hosts down --run ${lab.runId}      (or \`${self} cleanup\` for every leftover)`,
   ].join('\n');
 }
 
