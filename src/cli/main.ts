@@ -4,6 +4,7 @@
  * process.exit.
  */
 import { readFileSync } from 'node:fs';
+import { printable } from '../endpoints/listener.js';
 import { FourtupleError, InterruptedError, InvalidOptionError, UsageError } from '../errors.js';
 import { withReservedFiles } from '../files.js';
 import { type Command, type CommandContext, commandSpec, type Io } from './_command.js';
@@ -194,14 +195,19 @@ export function jsonError(err: unknown, command: Command, exitCode: number): str
   return JSON.stringify({ error: { code, message, exitCode } });
 }
 
-/** Prints an error as one line (a stack only with --debug) and returns its exit code. */
+/**
+ * Prints an error as one line (a stack only with --debug) and returns its exit code. The line is
+ * printable: a message that quotes user input (a newline, an escape sequence) stays one line.
+ */
 export function reportError(err: unknown, command: Command, io: Io, debug: boolean): number {
   if (err instanceof InvalidOptionError) {
-    io.stderr.write(`fourtuple ${command.name}: ${invalidOptionMessage(err, command)}\n`);
+    io.stderr.write(
+      `fourtuple ${command.name}: ${printable(invalidOptionMessage(err, command))}\n`,
+    );
     return 2;
   }
   if (err instanceof UsageError) {
-    io.stderr.write(`fourtuple ${command.name}: ${err.message}\n`);
+    io.stderr.write(`fourtuple ${command.name}: ${printable(err.message)}\n`);
     return 2;
   }
   if (err instanceof InterruptedError) {
@@ -209,13 +215,15 @@ export function reportError(err: unknown, command: Command, io: Io, debug: boole
     return err.exitCode;
   }
   if (err instanceof FourtupleError) {
-    io.stderr.write(`fourtuple ${command.name}: error: ${err.message}\n`);
+    io.stderr.write(`fourtuple ${command.name}: error: ${printable(err.message)}\n`);
   } else if (err instanceof Error && err.name === 'AbortError') {
     io.stderr.write(`fourtuple ${command.name}: interrupted\n`);
     return 130;
   } else {
     const msg = err instanceof Error ? err.message : String(err);
-    io.stderr.write(`fourtuple ${command.name}: unexpected error: ${msg.split('\n')[0]}\n`);
+    io.stderr.write(
+      `fourtuple ${command.name}: unexpected error: ${printable(msg.split('\n')[0]!)}\n`,
+    );
   }
   if (debug && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
   return 1;

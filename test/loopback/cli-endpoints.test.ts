@@ -341,6 +341,9 @@ describe('bad input exits 2 with one line naming the flag', () => {
     [['listen', '--backlog', '0'], /--backlog must be an integer from 1 to 65535/],
     [['listen', '--bogus'], /unknown option --bogus/],
     [['errno'], /give an errno name or number/],
+    // user text quoted back stays one printable line (the fuzz test found a bare newline)
+    [['tour', '\n'], /unexpected argument "\\n"/],
+    [['theory', '--machines', '3\x1b[2J', '--ports', '3'], /\(got "3\\x1b\[2J"\)/],
   ])('fourtuple %j', (argv, message) => {
     const r = cliProcess(argv);
     expect(r.code).toBe(2);
