@@ -74,3 +74,75 @@ export function readFileNr(): { allocated: number; max: number } {
   const f = readFileNrExact();
   return { allocated: Number(f?.allocated ?? 0n), max: Number(f?.max ?? 0n) };
 }
+
+/** One TCP socket as /proc/net/tcp{,6} lists it: ports and the remote address, and its state. */
+export interface TcpEntry {
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+  /** the kernel's state number: 01 ESTABLISHED, 06 TIME_WAIT, 0A LISTEN, ... */
+  state: number;
+}
+
+/** An address from /proc/net/tcp (hex, in host byte order per 32-bit word) in its usual form. */
+function procAddress(hex: string): string {
+  const words = hex.match(/.{8}/g) ?? [];
+  const bytes = words.flatMap((w) => [w.slice(6, 8), w.slice(4, 6), w.slice(2, 4), w.slice(0, 2)]);
+  if (bytes.length === 4) return bytes.map((b) => Number.parseInt(b, 16)).join('.');
+  // IPv4-mapped IPv6 (::ffff:a.b.c.d) is shown as the IPv4 address it carries
+  if (hex.startsWith('0000000000000000FFFF0000')) return procAddress(hex.slice(24));
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(`${bytes[i]}${bytes[i + 1]}`.replace(/^0+(?=.)/, ''));
+  return groups.join(':').toLowerCase();
+}
+
+/** Parses /proc/net/tcp or tcp6 text. */
+export function parseProcNetTcp(text: string): TcpEntry[] {
+  const out: TcpEntry[] = [];
+  for (const line of text.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 4) continue;
+    const [, local, remote, st] = f as [string, string, string, string];
+    const [, lport] = local.split(':');
+    const [raddr, rport] = remote.split(':');
+    if (lport === undefined || raddr === undefined || rport === undefined) continue;
+    out.push({
+      localPort: Number.parseInt(lport, 16),
+      remoteAddress: procAddress(raddr),
+      remotePort: Number.parseInt(rport, 16),
+      state: Number.parseInt(st, 16),
+    });
+  }
+  return out;
+}
+
+/**
+ * The run's own sockets still in the kernel's tables, in any state but LISTEN (TIME_WAIT
+ * included): those with an end on one of its listeners' ports (both ends on this machine), or
+ * connected to one of its targets. Other programs' sockets, whatever their number, do not count.
+ */
+export function ownSocketsLeft(
+  listenPorts: readonly number[],
+  targets: readonly { host: string; port: number }[],
+): number {
+  const ports = new Set(listenPorts);
+  const dest = new Set(targets.map((t) => `${t.host}|${t.port}`));
+  let left = 0;
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue; // no IPv6
+    }
+    for (const e of parseProcNetTcp(text)) {
+      if (e.state === 0x0a) continue;
+      const ours =
+        ports.has(e.localPort) ||
+        ports.has(e.remotePort) ||
+        dest.has(`${e.remoteAddress}|${e.remotePort}`);
+      if (ours) left++;
+    }
+  }
+  return left;
+}

@@ -143,11 +143,10 @@ async function phases(run: Run): Promise<MaxResult> {
   await teardown(pool);
   // Interrupted, the process has 5 s to exit (runMain): waiting the full 10 s for sockstat,
   // which other programs' sockets can keep from settling, would lose the partial result.
-  const sockAfter = await settleSockstat(
-    sockBefore,
-    peak.established,
-    signal?.aborted ? 1500 : 10_000,
-  );
+  const sockAfter = await settleSockstat(signal?.aborted ? 1500 : 10_000, {
+    listenPorts: pool.workers.flatMap((w) => (w.ready?.listeners ?? []).map((l) => l.port)),
+    targets: options.targets ?? [],
+  });
   const teardownMs = Math.round(performance.now() - tt);
   return summarize({
     ...run,

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Sockstat } from '../limits/procfs.js';
-import { readSockstatNow } from './_proc.js';
+import { ownSocketsLeft, readSockstatNow } from './_proc.js';
 import type { ToWorker } from './messages.js';
 import type { WorkerHandle, WorkerPool } from './pool.js';
 import type { RunState } from './run-state.js';
@@ -248,20 +248,18 @@ function exited(w: WorkerHandle): Promise<void> {
  * RSTs leave no TIME_WAIT, and the kernel frees sockets asynchronously.
  */
 export async function settleSockstat(
-  before: Sockstat,
-  peak: number,
   waitMs: number,
-): Promise<{ sockstat: Sockstat; clean: boolean }> {
-  // Other programs on the machine open sockets too: allow a little slack, never our peak.
-  const slack = Math.max(50, Math.round(peak * 0.001));
+  own: { listenPorts: readonly number[]; targets: readonly { host: string; port: number }[] },
+): Promise<{ sockstat: Sockstat; clean: boolean; left: number }> {
+  // Clean means none of the run's own sockets is left, in any state (TIME_WAIT included):
+  // judged on its listeners' ports and its targets, so another program's sockets, however many,
+  // never make a run "NOT clean". Machine-wide sockstat is still reported beside it.
   const until = performance.now() + waitMs;
-  let now = readSockstatNow();
   for (;;) {
-    const clean =
-      now.tcpInuse <= before.tcpInuse + slack && now.tcpTimeWait <= before.tcpTimeWait + slack;
-    if (clean || performance.now() > until) return { sockstat: now, clean };
+    const left = ownSocketsLeft(own.listenPorts, own.targets);
+    const now = readSockstatNow();
+    if (left === 0 || performance.now() > until) return { sockstat: now, clean: left === 0, left };
     await sleep(100);
-    now = readSockstatNow();
   }
 }
 
