@@ -144,6 +144,7 @@ async function phases(run: Run): Promise<MaxResult> {
   // Interrupted, the process has 5 s to exit (runMain): waiting the full 10 s for sockstat,
   // which other programs' sockets can keep from settling, would lose the partial result.
   const sockAfter = await settleSockstat(signal?.aborted ? 1500 : 10_000, {
+    before: sockBefore,
     listenPorts: pool.workers.flatMap((w) => (w.ready?.listeners ?? []).map((l) => l.port)),
     targets: options.targets ?? [],
   });
