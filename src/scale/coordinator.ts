@@ -6,7 +6,7 @@
  * started. Library function: returns data, never prints; progress goes to a callback.
  */
 
-import { readMem, readSockstatNow } from './_proc.js';
+import { ownSocketsLeft, readMem, readSockstatNow } from './_proc.js';
 import type { ToWorker } from './messages.js';
 import {
   hold,
@@ -121,6 +121,12 @@ async function phases(run: Run): Promise<MaxResult> {
   await startup(state, pool, plan.workers, setupMessage(options));
   const startupMs = Math.round(performance.now() - tStart);
   if (options.beforeRamp && !state.stopped) await options.beforeRamp();
+  // what is already there that looks like ours (another client of the same target): not ours
+  const own = {
+    listenPorts: pool.workers.flatMap((w) => (w.ready?.listeners ?? []).map((l) => l.port)),
+    targets: options.targets ?? [],
+  };
+  const already = ownSocketsLeft(own.listenPorts, own.targets);
   const { rampMs, peak } = await rampToPeak(run);
   noteListenQueue(state, options.targets);
 
@@ -145,8 +151,8 @@ async function phases(run: Run): Promise<MaxResult> {
   // which other programs' sockets can keep from settling, would lose the partial result.
   const sockAfter = await settleSockstat(signal?.aborted ? 1500 : 10_000, {
     before: sockBefore,
-    listenPorts: pool.workers.flatMap((w) => (w.ready?.listeners ?? []).map((l) => l.port)),
-    targets: options.targets ?? [],
+    ...own,
+    already,
   });
   const teardownMs = Math.round(performance.now() - tt);
   return summarize({

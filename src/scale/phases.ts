@@ -253,6 +253,8 @@ export async function settleSockstat(
     before: Sockstat;
     listenPorts: readonly number[];
     targets: readonly { host: string; port: number }[];
+    /** sockets of that description before the first connect (another client of a target) */
+    already: number;
   },
 ): Promise<{ sockstat: Sockstat; clean: boolean; left: number }> {
   // Clean means none of the run's own sockets is left, in any state (TIME_WAIT included):
@@ -268,7 +270,7 @@ export async function settleSockstat(
       now.tcpTimeWait <= own.before.tcpTimeWait + 1000;
     const expired = performance.now() > until;
     if (settled || expired) {
-      const left = ownSocketsLeft(own.listenPorts, own.targets);
+      const left = Math.max(0, ownSocketsLeft(own.listenPorts, own.targets) - own.already);
       if (left === 0 || expired) return { sockstat: now, clean: left === 0, left };
     }
     await sleep(100);
