@@ -93,6 +93,7 @@ function agentResult(
     node: o.node ?? '',
     source,
     startAt: clock.startAt,
+    rampStart: clock.rampAt,
     holdStart,
     holdEnd: r ? holdStart + r.timing.holdMs : holdStart,
     established: r?.established ?? 0,

@@ -20,8 +20,10 @@ export interface AgentResult {
   node: string;
   /** the source address its connections left from */
   source: string;
-  /** epoch ms: the barrier's common start, and this agent's hold window */
+  /** epoch ms: the barrier's common start, when this agent began connecting, its hold window */
   startAt: number;
+  /** when this agent's first connect went out (it waited for startAt); absent in older lines */
+  rampStart?: number;
   holdStart: number;
   holdEnd: number;
   established: number;
@@ -65,7 +67,7 @@ export interface MergedResult {
   aliveInWindow: number;
   /** indexes whose hold did not overlap the common window (not summed) */
   outsideWindow: number[];
-  /** latest minus earliest hold start, ms: how far from simultaneous the start was */
+  /** latest minus earliest first connect, ms: how far from simultaneous the start was */
   startSkewMs: number;
   agents: AgentResult[];
   verdict: 'complete' | 'partial';
@@ -174,7 +176,9 @@ export function mergeAgents(results: AgentResult[], expected?: number): MergedRe
     totals.unverified += a.unverified ?? 0;
     addCounts(totals.failures, a.failures);
   }
-  const starts = agents.map((a) => a.holdStart);
+  // how far from simultaneous the agents began connecting (the barrier's precision); the hold
+  // starts also differ by each agent's own ramp time, which the window accounts for
+  const starts = agents.filter((a) => a.error === undefined).map((a) => a.rampStart ?? a.holdStart);
   const complete =
     missing.length === 0 &&
     failed.length === 0 &&

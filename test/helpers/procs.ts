@@ -98,8 +98,10 @@ export function watchDescendants(
     for (const p of descendants(root)) {
       // A child first seen between fork and exec still shows its parent's command line: keep
       // the one it has after exec (same pid, same start time), or a worker reads as the CLI.
+      // An exiting process shows an empty one: keep what it had.
       const known = seen.get(p.pid);
-      if (!known || (known.start === p.start && known.cmd !== p.cmd)) seen.set(p.pid, p);
+      const execd = known?.start === p.start && known.cmd !== p.cmd && p.cmd !== '';
+      if (!known || execd) seen.set(p.pid, p);
     }
   };
   const listening = (): void => {

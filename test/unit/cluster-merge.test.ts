@@ -50,6 +50,15 @@ describe('merge of agent results', () => {
     expect(m.startSkewMs).toBe(3);
   });
 
+  it('the start skew is that of the first connects, not of the hold starts (each ramp takes its own time)', () => {
+    const m = mergeAgents(
+      [0, 1, 2, 3].map((i) =>
+        agent(i, { rampStart: T0 + 500 + i * 2, holdStart: T0 + 1000 + i * 700 }),
+      ),
+    );
+    expect(m.startSkewMs).toBe(6);
+  });
+
   it('a missing index makes it partial and is named; the others are still summed', () => {
     const m = mergeAgents([0, 1, 3].map((i) => agent(i)));
     expect(m.verdict).toBe('partial');

@@ -78,7 +78,7 @@ export function clusterSection(m: Wire<MergedResult>): Section {
       grouped(m.totals.established),
       `${grouped(m.totals.dead)} dead, ${grouped(m.totals.unverified)} unverified`,
     ),
-    card('start skew', `${m.startSkewMs} ms`, 'latest minus earliest hold start'),
+    card('start skew', `${m.startSkewMs} ms`, 'latest minus earliest first connect'),
   ].join('');
   const charts = m.agents.length ? [agentsChart(m), skewChart(m)] : [];
   const html =
