@@ -257,7 +257,9 @@ export async function runMain(): Promise<never> {
   // other Unix tools, stop there quietly (exit 141, 128 + SIGPIPE), cleaning up as on Ctrl-C.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code !== 'EPIPE') throw err;
-    if (exitCode !== undefined) return;
+    // already stopping (a signal came first): nothing more can be said, and a write to the
+    // closed pipe must not keep the process busy
+    if (exitCode !== undefined) process.exit(exitCode);
     exitCode = 141;
     controller.abort(new InterruptedError('SIGPIPE'));
     setTimeout(() => process.exit(141), 5000).unref();

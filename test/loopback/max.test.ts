@@ -135,6 +135,8 @@ describe('fourtuple max on loopback', () => {
         listener.stdout.setEncoding('utf8').once('data', (d: string) => resolve(d.split('\n')[0]!));
         listener.once('exit', () => reject(new Error('listener exited')));
       });
+      // keep reading its events: a full stdout pipe would block the listener on its writes
+      listener.stdout.resume();
       const local = (JSON.parse(line) as { local: string }).local;
       const port = Number(local.split(':').pop());
       const r = await runMax({
@@ -147,6 +149,11 @@ describe('fourtuple max on loopback', () => {
       expect(r.alive).toBe(300);
     } finally {
       listener.kill('SIGTERM');
+      await new Promise((r) => {
+        if (listener.exitCode !== null || listener.signalCode !== null) return r(undefined);
+        listener.once('exit', r);
+        setTimeout(() => listener.kill('SIGKILL'), 5000).unref();
+      });
     }
   });
 
