@@ -6,9 +6,10 @@ import type { ClusterPlan } from '../cluster/shard.js';
 import { AGENTS_RANGE } from '../cluster/shard.js';
 import { UsageError } from '../errors.js';
 import { parseTargetHostPort } from './_args.js';
+import { CLUSTER_OPTIONS } from './_cluster.js';
 import { defineCommand } from './_command.js';
 import { groupDigits, toJson } from './_output.js';
-import { ALLOW_REMOTE_OPTION, resolveTargetFlag, TARGET_ACCEPTS, targetList } from './_targets.js';
+import { ALLOW_REMOTE_OPTION, resolveTargetFlag } from './_targets.js';
 
 /** An integer from the environment (a pod's JOB_COMPLETION_INDEX), checked like its flag. */
 function envInt(env: NodeJS.ProcessEnv, name: string, flag: string, min: number, max: number) {
@@ -79,6 +80,7 @@ missing or lost; 2 bad input.
 Example (what \`fourtuple k8s job\` puts in each pod):
   fourtuple agent --agents 8 --target 198.18.0.2:6379 --connections 7200 --rate 1000 --hold 30s --allow-remote`,
   options: {
+    ...CLUSTER_OPTIONS,
     index: {
       type: 'int',
       min: 0,
@@ -94,15 +96,6 @@ Example (what \`fourtuple k8s job\` puts in each pod):
       defaultText: 'FOURTUPLE_AGENTS',
       description: 'how many agents (pods) the run has',
     },
-    target: {
-      type: 'custom',
-      accepts: `1 to 64 comma-separated ${TARGET_ACCEPTS}`,
-      placeholder: 'LIST',
-      required: true,
-      field: 'targets',
-      description: 'the destinations every agent connects to',
-      parse: targetList,
-    },
     connections: {
       type: 'int',
       min: 0,
@@ -117,14 +110,6 @@ Example (what \`fourtuple k8s job\` puts in each pod):
       default: 0,
       defaultText: '0 (unlimited; required with a remote target)',
       description: 'connects per second over all agents',
-    },
-    hold: {
-      type: 'duration',
-      minMs: 0,
-      maxMs: 24 * 3_600_000,
-      default: 30_000,
-      field: 'holdMs',
-      description: 'how long every agent holds its connections',
     },
     coordinator: {
       type: 'string',

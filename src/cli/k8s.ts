@@ -2,8 +2,8 @@
 import { k8sJobYaml } from '../cluster/k8s.js';
 import { AGENTS_RANGE } from '../cluster/shard.js';
 import { UsageError } from '../errors.js';
+import { CLUSTER_OPTIONS } from './_cluster.js';
 import { defineCommand } from './_command.js';
-import { TARGET_ACCEPTS, targetList } from './_targets.js';
 
 export const k8sCommand = defineCommand({
   name: 'k8s',
@@ -15,25 +15,17 @@ the pods spread one per node while there are nodes enough (pods on one node shar
 address towards an outside server). Pipe it to \`kubectl apply -f -\`, then collect the agents'
 last lines and \`fourtuple merge\` them.`,
   epilog: `Example:
-  fourtuple k8s job --agents 8 --target 10.0.0.5:6379 --connections 200000 --rate 5000 \\
+  fourtuple k8s job --agents 8 --target 198.18.0.5:6379 --connections 200000 --rate 5000 \\
     --image registry.example/fourtuple:0.1.0 | kubectl apply -f -`,
   args: { usage: 'job', description: 'what to print (job: the Service and the Indexed Job)' },
   options: {
+    ...CLUSTER_OPTIONS,
     agents: {
       type: 'int',
       min: AGENTS_RANGE.min,
       max: AGENTS_RANGE.max,
       required: true,
       description: 'agents (pods), one machine each',
-    },
-    target: {
-      type: 'custom',
-      accepts: `1 to 64 comma-separated ${TARGET_ACCEPTS}`,
-      placeholder: 'LIST',
-      required: true,
-      field: 'targets',
-      description: 'the server(s) every agent connects to',
-      parse: targetList,
     },
     connections: {
       type: 'int',
@@ -48,14 +40,6 @@ last lines and \`fourtuple merge\` them.`,
       max: 1_000_000_000,
       required: true,
       description: 'connects per second over all agents',
-    },
-    hold: {
-      type: 'duration',
-      minMs: 0,
-      maxMs: 24 * 3_600_000,
-      default: 30_000,
-      field: 'holdMs',
-      description: 'how long every agent holds its connections',
     },
     image: {
       type: 'string',
