@@ -11,7 +11,7 @@
  * FIN goes out first) and so hold TIME_WAIT on their own ephemeral port for a minute.
  * The figures of every case are printed with console.log.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -669,4 +669,40 @@ describe('the echo listener under abuse (a `fourtuple listen` process on 127.0.0
     await reset(fresh);
     expectAlive(l);
   }, 20_000);
+
+  it('a listener whose stdout is not read, or closes after SIGTERM, still exits after 300 peers came and went', async () => {
+    for (const reader of ['never reads', 'closes after SIGTERM'] as const) {
+      const l = spawn(process.execPath, [BIN, 'listen', '--host', HOST, '--port', '0', '--json'], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      const first = await new Promise<string>((resolve) =>
+        l.stdout.setEncoding('utf8').once('data', (d: string) => resolve(d.split('\n')[0]!)),
+      );
+      l.stdout.pause(); // from here on nobody reads: the pipe fills with the events below
+      const port = Number((JSON.parse(first) as { local: string }).local.split(':').pop());
+      const exited = new Promise<number | null>((resolve) =>
+        l.once('exit', (code) => resolve(code)),
+      );
+      const peers: net.Socket[] = [];
+      for (let i = 0; i < 300; i++) {
+        const s = net.connect(port, HOST);
+        s.on('error', () => {});
+        s.write('x');
+        peers.push(s);
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+      for (const s of peers) s.destroy();
+      await new Promise((r) => setTimeout(r, 300));
+      const t0 = Date.now();
+      l.kill('SIGTERM');
+      if (reader === 'closes after SIGTERM') l.stdout.destroy();
+      const timer = setTimeout(() => l.kill('SIGKILL'), 8000);
+      const code = await exited;
+      clearTimeout(timer);
+      // 143 for the signal, or 141 when the closed pipe is seen first; the 5 s force-exit
+      // bounds the wait for a pipe nobody drains
+      expect(code === 143 || code === 141, `${reader}: exit ${code}`).toBe(true);
+      expect(Date.now() - t0, reader).toBeLessThan(6000);
+    }
+  });
 });
