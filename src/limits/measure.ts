@@ -140,7 +140,7 @@ function sample(started: number): MemorySample {
   const size = parseSmapsRollup(readProcText('/proc/self/smaps_rollup') ?? '');
   return {
     slabBytes: mem.value.slabBytes,
-    memAvailableBytes: mem.value.availableBytes,
+    memAvailableBytes: mem.value.memAvailableBytes,
     rssBytes: size?.rssBytes ?? process.memoryUsage.rss(),
     pssBytes: size?.pssBytes ?? process.memoryUsage.rss(),
     sockstat: ss.value,

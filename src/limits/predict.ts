@@ -126,7 +126,7 @@ function perConnection(shape: Shape, measured: ConnectionCost | null): PerConnec
   };
 }
 
-/** Memory free for connections: MemAvailable, or the cgroup's room when that is less. */
+/** Memory free for connections: MemAvailable less pinned slab (readMemory), or the cgroup's room when that is less. */
 function memoryBudget(r: LimitsReading): Reading<MemoryBudget> {
   const mem = known(r.memory);
   if (mem === undefined) return r.memory as Reading<MemoryBudget>;

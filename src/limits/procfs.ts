@@ -104,6 +104,36 @@ export function parseMeminfo(text: string): Record<string, number> {
   return out;
 }
 
+/**
+ * The zones' low watermarks summed, in bytes, from /proc/zoneinfo ("        low      22748",
+ * pages, once per zone); 0 when none is found. The kernel keeps this much free for itself.
+ */
+export function parseLowWatermarkBytes(zoneinfo: string, pageSize = 4096): number {
+  let pages = 0;
+  for (const m of zoneinfo.matchAll(/^\s+low\s+(\d+)\s*$/gm)) pages += Number(m[1]);
+  return pages * pageSize;
+}
+
+/**
+ * Memory that sockets can still take, in bytes: MemAvailable less the reclaimable slab it
+ * counts. The kernel's MemAvailable adds SReclaimable minus min(SReclaimable / 2, the low
+ * watermark) as if it could be freed, but sock_inode_cache and dentries of live sockets are
+ * pinned by the sockets themselves: near the memory wall, MemAvailable overstates what is
+ * free by that much (about 7 GB of a 12 GB slab growth at 1.1M connections), and a guard on it
+ * walks into the OOM killer. What is left counts free pages and the page cache the kernel can
+ * drop, as MemAvailable does. Undefined when MemAvailable is missing.
+ */
+export function memoryFreeForSockets(
+  meminfo: Record<string, number>,
+  lowWatermarkBytes: number,
+): number | undefined {
+  const available = meminfo.MemAvailable;
+  if (available === undefined) return undefined;
+  const reclaimable = meminfo.SReclaimable ?? 0;
+  const counted = reclaimable - Math.min(reclaimable / 2, lowWatermarkBytes);
+  return Math.max(0, Math.round(available - counted));
+}
+
 export interface Sockstat {
   /** all sockets of every kind ("sockets: used N") */
   socketsUsed: number;

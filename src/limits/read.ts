@@ -12,10 +12,12 @@ import {
   CAP_SYS_RESOURCE,
   type FileNr,
   hasCapability,
+  memoryFreeForSockets,
   type PortRange,
   parseCapEff,
   parseFileNr,
   parseIntegers,
+  parseLowWatermarkBytes,
   parseMeminfo,
   parsePortRange,
   parseProcLimits,
@@ -66,7 +68,10 @@ export interface TcpMem {
 
 export interface MemoryInfo {
   totalBytes: number;
+  /** memory free for sockets: MemAvailable less the reclaimable slab live sockets pin */
   availableBytes: number;
+  /** /proc/meminfo's MemAvailable as the kernel reports it */
+  memAvailableBytes: number;
   /** kernel slab allocations (socket structures live here) */
   slabBytes: number;
 }
@@ -198,14 +203,26 @@ export function readSockstat(root = ''): Reading<Sockstat> {
   return reading(`${root}/proc/net/sockstat`, parseSockstat);
 }
 
-/** Reads MemTotal, MemAvailable and Slab from /proc/meminfo. */
+/**
+ * Reads MemTotal, Slab and the memory free for sockets (MemAvailable less the reclaimable slab
+ * it counts: `memoryFreeForSockets`) from /proc/meminfo and /proc/zoneinfo.
+ */
 export function readMemory(root = ''): Reading<MemoryInfo> {
+  const zones = readText(`${root}/proc/zoneinfo`);
+  // without zoneinfo, count no watermark: all reclaimable slab is then taken as pinned
+  const low = 'text' in zones ? parseLowWatermarkBytes(zones.text) : 0;
   return reading(`${root}/proc/meminfo`, (t) => {
     const m = parseMeminfo(t);
-    if (m.MemTotal === undefined || m.MemAvailable === undefined || m.Slab === undefined) {
+    const available = memoryFreeForSockets(m, low);
+    if (m.MemTotal === undefined || available === undefined || m.Slab === undefined) {
       return undefined;
     }
-    return { totalBytes: m.MemTotal, availableBytes: m.MemAvailable, slabBytes: m.Slab };
+    return {
+      totalBytes: m.MemTotal,
+      availableBytes: available,
+      memAvailableBytes: m.MemAvailable!,
+      slabBytes: m.Slab,
+    };
   });
 }
 

@@ -250,7 +250,8 @@ const memory: Rule<MemoryBudget> = {
   scope: 'system',
   kind: 'concurrent',
   input: (c) => c.memory,
-  show: (v) => `${showBytes(v.availableBytes)} available${v.cgroupBound ? ' (cgroup limit)' : ''}`,
+  show: (v) =>
+    `${showBytes(v.availableBytes)} free for sockets${v.cgroupBound ? ' (cgroup limit)' : ''}`,
   ceiling: (v, c) => BigInt(Math.floor(v.availableBytes / c.bytesPerConnection)),
   note: (_v, c) => c.memoryNote,
   raise: () => 'none: add RAM or stop other programs',

@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { FourtupleError } from '../errors.js';
 import { readOwnCgroupMemory } from '../limits/cgroup.js';
 import {
+  memoryFreeForSockets,
+  parseLowWatermarkBytes,
   parseMeminfo,
   parseSmapsRollup,
   parseSockstat,
@@ -11,7 +13,11 @@ import {
 } from '../limits/procfs.js';
 
 export interface MemSample {
-  /** MemAvailable, or what this process's memory cgroup still allows when that is less */
+  /**
+   * Memory free for sockets: MemAvailable less the reclaimable slab it counts (which live
+   * sockets pin: `memoryFreeForSockets`), or what this process's memory cgroup still allows
+   * when that is less. The memory guard and the plan read this.
+   */
   availableBytes: number;
   /** MemTotal, or the cgroup's limit when that is less */
   totalBytes: number;
@@ -20,14 +26,22 @@ export interface MemSample {
   cgroup: string | undefined;
 }
 
+/** the zones' low watermarks: fixed while the machine runs, read once */
+let lowWatermark: number | undefined;
+
 /**
- * Memory as the guard must see it. Inside a container or a memory cgroup MemAvailable is the
- * machine's: the limit that OOM-kills the run is the cgroup's (which charges socket slab too,
- * SLAB_ACCOUNT), so the lower of the two is what is available.
+ * Memory as the guard must see it. MemAvailable counts reclaimable slab that live sockets pin,
+ * so the machine's figure is MemAvailable less that slab. Inside a container or a memory cgroup
+ * the limit that OOM-kills the run is the cgroup's (which charges socket slab too, SLAB_ACCOUNT),
+ * so the lower of the two is what is available.
  */
 export function readMem(): MemSample {
   const m = parseMeminfo(readFileSync('/proc/meminfo', 'utf8'));
-  const machine = { available: m.MemAvailable ?? 0, total: m.MemTotal ?? 0 };
+  lowWatermark ??= readLowWatermark();
+  const machine = {
+    available: memoryFreeForSockets(m, lowWatermark) ?? 0,
+    total: m.MemTotal ?? 0,
+  };
   const cg = readOwnCgroupMemory();
   const bound =
     cg?.availableBytes !== undefined &&
@@ -39,6 +53,14 @@ export function readMem(): MemSample {
     slabBytes: m.Slab ?? 0,
     cgroup: bound ? cg.dir : undefined,
   };
+}
+
+function readLowWatermark(): number {
+  try {
+    return parseLowWatermarkBytes(readFileSync('/proc/zoneinfo', 'utf8'));
+  } catch {
+    return 0; // no zoneinfo: all reclaimable slab is taken as pinned
+  }
 }
 
 export function readSockstatNow(): Sockstat {

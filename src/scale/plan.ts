@@ -61,7 +61,7 @@ export function planMax(input: {
   let boundBy = 'requested';
   if (input.connections === 'auto') {
     const bounds: [string, number][] = [
-      ['memory (MemAvailable above the floor)', memoryBound],
+      ['memory (free for sockets, above the floor)', memoryBound],
       ['fs.file-max', fileBound],
       ['ephemeral ports per destination', portBound],
     ];

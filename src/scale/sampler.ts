@@ -1,7 +1,7 @@
 /**
  * The sampler of a `max` run: every `sampleMs` it sums the workers' counts, reads memory, adds
  * a point to the series (during the ramp and the hold) and reports progress; and it guards
- * memory, reading MemAvailable every 250 ms during the ramp and stopping the run below the
+ * memory, reading the memory free for sockets every 250 ms during the ramp and stopping the run below the
  * floor.
  */
 import { readMem } from './_proc.js';
@@ -9,12 +9,12 @@ import type { WorkerPool } from './pool.js';
 import type { RunState } from './run-state.js';
 import type { Progress, Sample } from './types.js';
 
-/** how often the memory guard reads MemAvailable during the ramp */
+/** how often the memory guard reads memory during the ramp */
 const GUARD_MS = 250;
 
 export class Sampler {
   readonly series: Sample[] = [];
-  /** the lowest MemAvailable seen */
+  /** the lowest memory free for sockets seen (readMem) */
   memMinBytes: number;
   private rampStart = performance.now();
   private timers: NodeJS.Timeout[] = [];
@@ -83,7 +83,7 @@ export class Sampler {
     if (phase === 'ramp' && mem.availableBytes < floor) {
       this.run.stop({
         reason: 'memory-guard',
-        detail: `stopped by the memory guard: ${mem.cgroup ? `the memory cgroup's headroom (${mem.cgroup})` : 'MemAvailable'} ${Math.round(mem.availableBytes / 2 ** 20)} MiB fell below the floor of ${Math.round(floor / 2 ** 20)} MiB`,
+        detail: `stopped by the memory guard: ${mem.cgroup ? `the memory cgroup's headroom (${mem.cgroup})` : 'memory free for sockets (MemAvailable less reclaimable slab)'} ${Math.round(mem.availableBytes / 2 ** 20)} MiB fell below the floor of ${Math.round(floor / 2 ** 20)} MiB`,
       });
     }
   }

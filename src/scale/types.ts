@@ -110,6 +110,7 @@ export interface Sample {
   /** connections established per second over the last interval */
   rate: number;
   failures: Record<string, number>;
+  /** memory free for sockets (MemAvailable less reclaimable slab, or the cgroup's room) */
   memAvailableBytes: number;
   slabBytes: number;
   rssBytes: number;
@@ -178,6 +179,7 @@ export interface MaxResult extends Tagged<'max'> {
     totalBytesPerConnection: number;
     /** (Slab delta + summed PSS) / connections: shared pages counted once */
     totalPssBytesPerConnection: number;
+    /** the lowest memory free for sockets seen: what the guard compared with the floor */
     memAvailableMinBytes: number;
     floorBytes: number;
   };

@@ -157,7 +157,7 @@ describe('the memory cgroup of this process', () => {
         expect(r.status).toBe(0);
         const j = JSON.parse(r.stdout);
         const memory = j.limits.find((l: { name: string }) => l.name === 'memory');
-        expect(memory.value).toMatch(/MiB available \(cgroup limit\)/);
+        expect(memory.value).toMatch(/MiB free for sockets \(cgroup limit\)/);
         // the ceiling of a 768 MiB cgroup is below 768 MiB / 8 KiB per connection
         expect(Number(memory.ceiling)).toBeLessThan((768 * 1024 * 1024) / 8192);
       } finally {

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,9 +11,11 @@ import {
   type Limit,
   type LimitsReading,
   median,
+  memoryFreeForSockets,
   parseCapEff,
   parseFileNr,
   parseIntegers,
+  parseLowWatermarkBytes,
   parseMeminfo,
   parseProcLimits,
   parseProcNetTcp,
@@ -44,6 +46,7 @@ const MEMINFO = `MemTotal:       24684084 kB
 MemFree:        20000000 kB
 MemAvailable:   24359920 kB
 Slab:              82176 kB
+SReclaimable:      60000 kB
 HugePages_Total:       0
 `;
 
@@ -84,6 +87,33 @@ describe('procfs parsers', () => {
     expect(m.MemAvailable).toBe(24359920 * 1024);
     expect(m.Slab).toBe(82176 * 1024);
     expect(m.HugePages_Total).toBe(0);
+  });
+
+  it('memory free for sockets is MemAvailable less the reclaimable slab it counts', () => {
+    const m = parseMeminfo(MEMINFO);
+    const low = parseLowWatermarkBytes(
+      'Node 0, zone      DMA\n  pages free     3840\n        min      20\n        low      25\n        high     30\nNode 0, zone   Normal\n  pages free     100\n        low      1000\n',
+    );
+    expect(low).toBe(1025 * 4096);
+    const reclaimable = m.SReclaimable!;
+    // the kernel counted SReclaimable less min(SReclaimable / 2, low); that part comes off
+    expect(memoryFreeForSockets(m, low)).toBe(
+      m.MemAvailable! - (reclaimable - Math.min(reclaimable / 2, low)),
+    );
+    // no watermark known: all of SReclaimable is taken as pinned
+    expect(memoryFreeForSockets(m, 0)).toBe(m.MemAvailable! - reclaimable);
+    expect(memoryFreeForSockets({ MemFree: 1 }, 0)).toBeUndefined();
+    // never below zero
+    expect(memoryFreeForSockets({ MemAvailable: 10, SReclaimable: 1000 }, 0)).toBe(0);
+  });
+
+  it('on this machine, memory free for sockets lies between MemFree and MemAvailable', () => {
+    const m = parseMeminfo(readFileSync('/proc/meminfo', 'utf8'));
+    const low = parseLowWatermarkBytes(readFileSync('/proc/zoneinfo', 'utf8'));
+    expect(low).toBeGreaterThan(0);
+    const free = memoryFreeForSockets(m, low)!;
+    expect(free).toBeLessThanOrEqual(m.MemAvailable!);
+    expect(free).toBeGreaterThan(m.MemFree! * 0.5);
   });
 
   it('parses /proc/net/sockstat', () => {
@@ -200,7 +230,12 @@ function reading(overrides: Partial<LimitsReading> = {}): LimitsReading {
     tcpFinTimeout: { value: 60, source: src },
     conntrack: { value: 'unknown', reason: 'not loaded', source: src },
     memory: {
-      value: { totalBytes: 24 * 2 ** 30, availableBytes: 20 * 2 ** 30, slabBytes: 80 * 2 ** 20 },
+      value: {
+        totalBytes: 24 * 2 ** 30,
+        availableBytes: 20 * 2 ** 30,
+        memAvailableBytes: 20 * 2 ** 30 + 40 * 2 ** 20,
+        slabBytes: 80 * 2 ** 20,
+      },
       source: src,
     },
     cgroupMemory: { value: { limitBytes: 'unlimited', usageBytes: 0 }, source: src },

@@ -18,7 +18,7 @@ import {
 const STOP_WORDS: Readonly<Record<MaxInput['stoppedBy']['reason'], string>> = {
   target: 'reached the requested count',
   duration: 'ran out of time (--duration)',
-  'memory-guard': 'the memory guard (MemAvailable reached the floor)',
+  'memory-guard': 'the memory guard (memory free for sockets reached the floor)',
   wall: 'a wall',
   interrupted: 'interrupted',
   'worker-crash': 'a worker process crashed',
