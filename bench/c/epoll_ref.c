@@ -6,7 +6,11 @@
  * with how long the ramp took, so the benchmark can report fourtuple's rate as a ratio to C's
  * measured in the same run on the same machine.
  *
- *   epoll_ref CONNECTIONS WINDOW
+ *   epoll_ref CONNECTIONS WINDOW [hold]
+ *
+ * With `hold`, it prints its line when the ramp is done and keeps every connection open until
+ * its stdin closes, so a launcher can hold N connections across many processes and time the
+ * whole run by the wall clock, as fourtuple max is timed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,6 +32,7 @@ static double now_ms(void) {
 int main(int argc, char **argv) {
   int target = argc > 1 ? atoi(argv[1]) : 9000;
   int window = argc > 2 ? atoi(argv[2]) : 128;
+  int hold = argc > 3 && strcmp(argv[3], "hold") == 0;
   int ep = epoll_create1(EPOLL_CLOEXEC);
   int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   int one = 1;
@@ -82,12 +87,22 @@ int main(int argc, char **argv) {
     }
   }
   double ramp = now_ms() - t0;
+  if (hold) {
+    printf("{\"established\":%d,\"accepted\":%d,\"rampMs\":%.1f,\"failed\":%d}\n", established,
+           accepted, ramp, failed);
+    fflush(stdout);
+    char buf[64];
+    while (read(0, buf, sizeof buf) > 0) {
+    }
+  }
   struct linger lg = {1, 0};
   for (int i = 0; i < nfds; i++) {
     setsockopt(fds[i], SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     close(fds[i]);
   }
-  printf("{\"established\":%d,\"accepted\":%d,\"rampMs\":%.1f,\"failed\":%d}\n", established, accepted,
-         ramp, failed);
+  if (!hold) {
+    printf("{\"established\":%d,\"accepted\":%d,\"rampMs\":%.1f,\"failed\":%d}\n", established,
+           accepted, ramp, failed);
+  }
   return failed ? 1 : 0;
 }
