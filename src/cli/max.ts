@@ -311,6 +311,10 @@ then --connections N and --rate R are required.`,
     if (signal.aborted)
       return signal.reason instanceof InterruptedError ? signal.reason.exitCode : 130;
     const checked = r.dead === 0 && r.unverified === 0;
-    return r.stoppedBy.reason === 'target' && checked && r.sockstat.clean ? 0 : 1;
+    // with auto, the memory guard is the answer asked for: as many as memory allows
+    const reached =
+      r.stoppedBy.reason === 'target' ||
+      (r.requested === 'auto' && r.stoppedBy.reason === 'memory-guard');
+    return reached && checked && r.sockstat.clean ? 0 : 1;
   },
 });

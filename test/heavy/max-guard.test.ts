@@ -1,17 +1,18 @@
 /**
  * The memory guard of `max`, against this machine's real memory: with --memory-floor set a
- * little below the MemAvailable of the moment and far more connections asked for than that
+ * little below the memory free for sockets of the moment (MemAvailable less the reclaimable
+ * slab live sockets pin: the figure the guard reads) and far more connections asked for than that
  * room holds, the ramp must stop at the floor, say it was the memory guard, and not overshoot
  * by more than the guard's sampling lets it; then tear down cleanly.
  *
- * How far it may overshoot, from src/scale/coordinator.ts: MemAvailable is read every 250 ms
+ * How far it may overshoot, from src/scale/sampler.ts: the free memory is read every 250 ms
  * during the ramp (plus the 1 s samples); once it is below the floor, `stop` goes to the
  * ramping workers, which see it at their next slice (25 ms) and finish the connects in flight
  * (at most --window each). So at most about 250 ms + the message's way of ramp at --rate, and
  * the in-flight connects: with --rate 10000, allowing 500 ms, 5,000 + 4 x 128 connections.
  */
-import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { readMem } from '../../src/scale/_proc.js';
 import type { MaxResult } from '../../src/scale/coordinator.js';
 import { killAll, spawnCli } from '../helpers/child.js';
 import {
@@ -31,16 +32,10 @@ const WINDOW = 128;
 /** the room left above the floor: the workers' start takes some, connections the rest */
 const ROOM = 250 * MiB;
 
-function memAvailable(): number {
-  const m = /^MemAvailable:\s+(\d+) kB$/m.exec(readFileSync('/proc/meminfo', 'utf8'));
-  if (!m) throw new Error('no MemAvailable in /proc/meminfo');
-  return Number(m[1]) * 1024;
-}
-
 describe('max: the memory guard', () => {
   it('stops the ramp at --memory-floor, says so, stays near the floor, tears down cleanly', async () => {
     const before = sockstat();
-    const available = memAvailable();
+    const available = readMem().availableBytes;
     const floor = available - ROOM;
     const child = spawnCli([
       'max',
@@ -76,16 +71,16 @@ describe('max: the memory guard', () => {
     expect(ports).toHaveLength(r.workers);
     const below = (r.memory.floorBytes - r.memory.memAvailableMinBytes) / MiB;
     console.log(
-      `memory guard: MemAvailable ${Math.round(available / MiB)} MiB, floor ${Math.round(floor / MiB)} MiB; ` +
+      `memory guard: free for sockets ${Math.round(available / MiB)} MiB, floor ${Math.round(floor / MiB)} MiB; ` +
         `${r.established} of ${CONNECTIONS} in ${r.timing.rampMs} ms; ${r.stoppedBy.detail}; ` +
-        `lowest MemAvailable ${Math.round(r.memory.memAvailableMinBytes / MiB)} MiB (${below.toFixed(0)} MiB below the floor); ` +
+        `lowest free ${Math.round(r.memory.memAvailableMinBytes / MiB)} MiB (${below.toFixed(0)} MiB below the floor); ` +
         `${r.memory.totalBytesPerConnection} B/connection`,
     );
 
     expect(code).toBe(1);
     expect(r.stoppedBy.reason).toBe('memory-guard');
     expect(r.stoppedBy.detail).toMatch(
-      /^stopped by the memory guard: MemAvailable \d+ MiB fell below the floor of \d+ MiB$/,
+      /^stopped by the memory guard: memory free for sockets \(MemAvailable less reclaimable slab\) \d+ MiB fell below the floor of \d+ MiB$/,
     );
     expect(r.memory.floorBytes).toBe(floor);
     expect(r.established).toBeGreaterThan(0);
