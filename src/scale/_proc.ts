@@ -138,18 +138,9 @@ export function parseProcNetTcp(text: string): TcpEntry[] {
   return out;
 }
 
-/**
- * The run's own sockets still in the kernel's tables, in any state but LISTEN (TIME_WAIT
- * included): those with an end on one of its listeners' ports (both ends on this machine), or
- * connected to one of its targets. Other programs' sockets, whatever their number, do not count.
- */
-export function ownSocketsLeft(
-  listenPorts: readonly number[],
-  targets: readonly { host: string; port: number }[],
-): number {
-  const ports = new Set(listenPorts);
-  const dest = new Set(targets.map((t) => `${t.host}|${t.port}`));
-  let left = 0;
+/** Every TCP socket of this network namespace that is not listening, IPv4 and IPv6. */
+export function readTcpEntries(): TcpEntry[] {
+  const out: TcpEntry[] = [];
   for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let text = '';
     try {
@@ -157,14 +148,40 @@ export function ownSocketsLeft(
     } catch {
       continue; // no IPv6
     }
-    for (const e of parseProcNetTcp(text)) {
-      if (e.state === 0x0a) continue;
-      const ours =
-        ports.has(e.localPort) ||
-        ports.has(e.remotePort) ||
-        dest.has(`${e.remoteAddress}|${e.remotePort}`);
-      if (ours) left++;
+    for (const e of parseProcNetTcp(text)) if (e.state !== 0x0a) out.push(e);
+  }
+  return out;
+}
+
+/**
+ * Of `entries`, those that look like the run's own, in any state but LISTEN (TIME_WAIT
+ * included): an end on one of its listeners' ports (both ends on this machine), or connected to
+ * one of its targets. Other programs' sockets, whatever their number, do not count.
+ */
+export function countOwn(
+  entries: readonly TcpEntry[],
+  listenPorts: readonly number[],
+  targets: readonly { host: string; port: number }[],
+): number {
+  const ports = new Set(listenPorts);
+  const dest = new Set(targets.map((t) => `${t.host}|${t.port}`));
+  let n = 0;
+  for (const e of entries) {
+    if (
+      ports.has(e.localPort) ||
+      ports.has(e.remotePort) ||
+      dest.has(`${e.remoteAddress}|${e.remotePort}`)
+    ) {
+      n++;
     }
   }
-  return left;
+  return n;
+}
+
+/** The run's own sockets still in the kernel's tables now (countOwn of readTcpEntries). */
+export function ownSocketsLeft(
+  listenPorts: readonly number[],
+  targets: readonly { host: string; port: number }[],
+): number {
+  return countOwn(readTcpEntries(), listenPorts, targets);
 }

@@ -6,12 +6,13 @@
  * started. Library function: returns data, never prints; progress goes to a callback.
  */
 
-import { ownSocketsLeft, readMem, readSockstatNow } from './_proc.js';
+import { countOwn, readMem, readSockstatNow, readTcpEntries } from './_proc.js';
 import type { ToWorker } from './messages.js';
 import {
   hold,
   noteListenQueue,
-  ramp,
+  Ramp,
+  STARTUP_BATCH,
   settleSockstat,
   startup,
   teardown,
@@ -19,15 +20,16 @@ import {
   verifyBudgetMs,
 } from './phases.js';
 import {
-  assignQuotas,
   checkMaxTargets,
   defaultMemoryFloor,
+  fitsMore,
   type Machine,
   type Plan,
   planMax,
+  quotaFor,
   readMachine,
 } from './plan.js';
-import { WorkerPool } from './pool.js';
+import { type WorkerHandle, WorkerPool } from './pool.js';
 import { resolveProbe } from './probe.js';
 import { RunState, wallStop } from './run-state.js';
 import { Sampler } from './sampler.js';
@@ -117,18 +119,16 @@ async function phases(run: Run): Promise<MaxResult> {
   const { options, plan, state, pool, sampler } = run;
   const signal = options.signal;
   const sockBefore = readSockstatNow();
-  const tStart = performance.now();
-  await startup(state, pool, plan.workers, setupMessage(options));
-  const startupMs = Math.round(performance.now() - tStart);
-  if (options.beforeRamp && !state.stopped) await options.beforeRamp();
-  // what is already there that looks like ours (another client of the same target): not ours
+  // the sockets there before the run that look like its own (another client of the same
+  // target, an old TIME_WAIT on a port a listener gets again): not counted as left behind
+  const tcpBefore = readTcpEntries();
+  const { startupMs, rampMs, peak } = await startAndRamp(run);
+  noteListenQueue(state, options.targets);
   const own = {
     listenPorts: pool.workers.flatMap((w) => (w.ready?.listeners ?? []).map((l) => l.port)),
     targets: options.targets ?? [],
   };
-  const already = ownSocketsLeft(own.listenPorts, own.targets);
-  const { rampMs, peak } = await rampToPeak(run);
-  noteListenQueue(state, options.targets);
+  const already = countOwn(tcpBefore, own.listenPorts, own.targets);
 
   state.phase = 'hold';
   const intervalMs = options.probeIntervalMs ?? 0;
@@ -175,43 +175,100 @@ async function phases(run: Run): Promise<MaxResult> {
 }
 
 /**
- * The ramp: shares the connections among the ready workers and opens them; then the peak's
- * measurements, and the end of the ramp as the reason to stop if nothing else stopped it.
+ * Start-up and ramp. The ramp starts on the first worker that is ready while the others boot
+ * (booting a worker costs as much CPU as thousands of handshakes: at 1M, 14 s of start-up came
+ * before the first connect), each worker taking its share of the plan as it is ready. With a
+ * `beforeRamp` hook (a cluster's barrier) every worker boots first, and the hook runs between
+ * the last boot and the first connect. `startupMs` is the time before the first connect.
+ * Then the peak's measurements, and the end of the ramp as the reason to stop if nothing else
+ * stopped it.
  */
-async function rampToPeak(run: Run): Promise<{ rampMs: number; peak: Peak }> {
+async function startAndRamp(run: Run): Promise<{ startupMs: number; rampMs: number; peak: Peak }> {
   const { options, machine, plan, state, pool, sampler } = run;
-  const quotas = assignQuotas(
-    plan,
-    pool.workers.map((w) => w.ready?.capacity ?? 0),
-  );
-  pool.workers.forEach((w, k) => {
-    w.quota = quotas[k]!;
-  });
-  state.phase = 'ramp';
-  sampler.start();
-  const rampStart = performance.now();
+  const tStart = performance.now();
   // 4 x cores workers ramp at once: each one waits on epoll whenever its window of connects is
   // in flight, so with fewer the cores idle between handshakes. Measured on 2 cores, 200,000
   // connections: 2 x cores 32-35k/s, 3 x 36-40k/s, 4 x 36-39k/s (bench/README).
   const concurrency = Math.max(1, Math.min(options.concurrency ?? machine.cores * 4, plan.workers));
-  const durationMs = options.durationMs ?? 120_000;
-  await ramp(state, pool, {
+  const rampOptions = {
     window: options.window ?? 128,
     concurrency,
     rate: options.rate ?? 0,
-    durationMs,
-  });
+    durationMs: options.durationMs ?? 120_000,
+  };
+  let ramp: Ramp | undefined;
+  let rampStart = 0;
+  const begin = (): Ramp => {
+    if (ramp) return ramp;
+    state.phase = 'ramp';
+    sampler.start();
+    rampStart = performance.now();
+    ramp = new Ramp(state, pool, rampOptions);
+    return ramp;
+  };
+  let assigned = 0;
+  let ready = 0;
+  const give = (w: WorkerHandle): void => {
+    w.quota = quotaFor(plan, assigned, ready++, w.ready?.capacity ?? 0);
+    assigned += w.quota;
+    begin().add(w);
+  };
+  // 'auto' starts no more workers once the memory above the floor is spoken for, at the cost
+  // per connection measured so far (the fall of the memory free for sockets, workers included)
+  let full: string | undefined;
+  const wanted = (): boolean => {
+    if (options.connections !== 'auto') return true;
+    const established = pool.totals().established;
+    const mem = readMem();
+    const costBytes =
+      established > 0 ? (machine.mem.availableBytes - mem.availableBytes) / established : 0;
+    if (
+      fitsMore({
+        established,
+        assigned,
+        costBytes,
+        freeBytes: mem.availableBytes,
+        floorBytes: run.floorBytes,
+      })
+    ) {
+      return true;
+    }
+    full = `${established} held at ${Math.round(costBytes)} B each (the fall of the memory free for sockets, measured while ramping) and ${assigned} given out: the memory free for sockets above the floor of ${Math.round(run.floorBytes / 2 ** 20)} MiB holds no more`;
+    return false;
+  };
+  // Booting a worker costs CPU the ramp needs: boot at most a batch ahead of what it consumes.
+  const gate = async (): Promise<boolean> => {
+    while (!state.stopped && ramp && ramp.pending >= concurrency + STARTUP_BATCH) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return !state.stopped && wanted();
+  };
+  const setup = setupMessage(options);
+  if (options.beforeRamp) {
+    await startup(state, pool, plan.workers, setup);
+    if (!state.stopped) await options.beforeRamp();
+    begin();
+    for (const w of pool.workers) if (w.state === 'ready') give(w);
+  } else {
+    await startup(state, pool, plan.workers, setup, give, gate);
+  }
+  const r = begin();
+  r.close();
+  const startupMs = Math.round(rampStart - tStart);
+  await r.done;
   const rampMs = Math.round(performance.now() - rampStart);
   const peak = measurePeak(run, rampMs);
   if (!state.stopped) {
     state.stop(
       peak.established >= plan.connections
         ? { reason: 'target', detail: `reached the requested ${plan.connections} connections` }
-        : { reason: 'capacity', detail: 'the workers could not hold more' },
+        : full
+          ? { reason: 'memory-guard', detail: `stopped by the memory guard: ${full}` }
+          : { reason: 'capacity', detail: 'the workers could not hold more' },
     );
   }
   sampler.sample();
-  return { rampMs, peak };
+  return { startupMs, rampMs, peak };
 }
 
 /** What every worker is asked to set up: its listeners (loopback mode) or the targets. */

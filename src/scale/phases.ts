@@ -12,94 +12,139 @@ import type { WorkerHandle, WorkerPool } from './pool.js';
 import type { RunState } from './run-state.js';
 
 /** workers spawned (and set up) at a time */
-const STARTUP_BATCH = 8;
+export const STARTUP_BATCH = 8;
 /** how long a worker may take to answer `setup` */
 const STARTUP_TIMEOUT_MS = 15_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Spawns `count` workers and sets each up, a batch at a time. A worker is ready only when it
- * answered `setup`: one that exits or fails first stops the run (worker-crash) and is never
- * counted. Interrupted while workers boot, it returns at once (teardown stops the others).
+ * Spawns `count` workers and sets each up, a batch at a time, calling `onReady` for each as it
+ * is ready (so the ramp can start on it while the next batch boots). A worker is ready only
+ * when it answered `setup`: one that exits or fails first stops the run (worker-crash) and is
+ * never counted. Before each batch it waits for `gate`, which says whether more are wanted;
+ * it stops spawning once the run stops or the gate says no. Interrupted while workers boot, it
+ * returns at once (teardown stops the others).
  */
 export async function startup(
   run: RunState,
   pool: WorkerPool,
   count: number,
   setup: Extract<ToWorker, { cmd: 'setup' }>,
+  onReady: (w: WorkerHandle) => void = () => {},
+  gate: () => Promise<boolean> = async () => true,
 ): Promise<void> {
   for (let i = 0; i < count && !run.stopped; i += STARTUP_BATCH) {
+    if (!(await gate()) || run.stopped) return;
     const batch: WorkerHandle[] = [];
     for (let j = i; j < Math.min(i + STARTUP_BATCH, count); j++) {
       const w = pool.spawn();
       pool.post(w, setup);
       batch.push(w);
     }
-    const booted = Promise.all(batch.map((w) => pool.waitFor(w, 'ready', STARTUP_TIMEOUT_MS)));
     let unsubscribe = (): void => {};
     const woken = new Promise<undefined>((resolve) => {
       unsubscribe = run.onStop((why) => {
         if (why.reason === 'interrupted') resolve(undefined);
       });
     });
-    const readies = (await Promise.race([booted, woken])) ?? [];
+    // each worker of the batch is handed on as soon as it answers, not when the batch has
+    const booted = Promise.all(
+      batch.map(async (w) => {
+        const r = await pool.waitFor(w, 'ready', STARTUP_TIMEOUT_MS);
+        if (run.interrupted) return;
+        if (r && w.state === 'starting') {
+          w.ready = r;
+          w.state = 'ready';
+          onReady(w);
+        } else if (w.state === 'starting' && !run.stopped) {
+          run.stop({ reason: 'worker-crash', detail: `worker ${w.pid} did not start` });
+        }
+      }),
+    );
+    await Promise.race([booted, woken]);
     unsubscribe();
     if (run.interrupted) return;
-    readies.forEach((r, k) => {
-      const w = batch[k]!;
-      if (r && w.state === 'starting') {
-        w.ready = r;
-        w.state = 'ready';
-      } else if (w.state === 'starting' && !run.stopped) {
-        run.stop({ reason: 'worker-crash', detail: `worker ${w.pid} did not start` });
-      }
-    });
   }
 }
 
 /**
- * Each ready worker opens its quota of connections, `concurrency` of them at once, until every
- * quota is met or the run stops (a wall, the memory guard, --duration, a crash, a signal).
+ * The ramp: each worker handed to it (`add`) opens its quota of connections, `concurrency`
+ * workers at once, until every quota is met and no more workers will come (`close`), or the run
+ * stops (a wall, the memory guard, --duration, a crash, a signal). `done` resolves then.
  */
-export async function ramp(
-  run: RunState,
-  pool: WorkerPool,
-  opts: { window: number; concurrency: number; rate: number; durationMs: number },
-): Promise<void> {
-  const perWorkerRate = opts.rate ? opts.rate / opts.concurrency : 0;
-  const queue = pool.workers.filter((w) => w.state === 'ready' && w.quota > 0);
-  const active = new Set<WorkerHandle>();
-  await new Promise<void>((resolve) => {
-    const deadline = setTimeout(() => {
+export class Ramp {
+  readonly done: Promise<void>;
+  private readonly queue: WorkerHandle[] = [];
+  private readonly active = new Set<WorkerHandle>();
+  private closed = false;
+  private finish: () => void = () => {};
+  private readonly deadline: NodeJS.Timeout;
+  private readonly perWorkerRate: number;
+
+  constructor(
+    private readonly run: RunState,
+    private readonly pool: WorkerPool,
+    private readonly opts: {
+      window: number;
+      concurrency: number;
+      rate: number;
+      durationMs: number;
+    },
+  ) {
+    this.perWorkerRate = opts.rate ? opts.rate / opts.concurrency : 0;
+    this.done = new Promise<void>((resolve) => {
+      this.finish = resolve;
+    });
+    this.deadline = setTimeout(() => {
       run.stop({
         reason: 'duration',
         detail: `the ramp reached --duration (${opts.durationMs} ms)`,
       });
+      this.next();
     }, opts.durationMs);
-    const startNext = (): void => {
-      while (!run.stopped && active.size < opts.concurrency && queue.length) {
-        const w = queue.shift()!;
-        active.add(w);
-        w.state = 'ramping';
-        pool.post(w, {
-          cmd: 'ramp',
-          connections: w.quota,
-          window: opts.window,
-          rate: perWorkerRate,
-        });
-        void pool.waitFor(w, 'ramped', opts.durationMs + 60_000).then(() => {
-          active.delete(w);
-          startNext();
-        });
-      }
-      if (active.size === 0) {
-        clearTimeout(deadline);
-        resolve();
-      }
-    };
-    startNext();
-  });
+    // a stop while no worker ramps (between batches) ends the ramp too
+    run.onStop(() => this.next());
+  }
+
+  /** A ready worker with its quota: it ramps as soon as fewer than `concurrency` do. */
+  add(w: WorkerHandle): void {
+    if (w.quota > 0) this.queue.push(w);
+    this.next();
+  }
+
+  /** No more workers will be added. */
+  close(): void {
+    this.closed = true;
+    this.next();
+  }
+
+  /** Workers added and not yet done: queued or ramping. */
+  get pending(): number {
+    return this.queue.length + this.active.size;
+  }
+
+  private next(): void {
+    while (!this.run.stopped && this.active.size < this.opts.concurrency && this.queue.length) {
+      const w = this.queue.shift()!;
+      this.active.add(w);
+      w.state = 'ramping';
+      this.pool.post(w, {
+        cmd: 'ramp',
+        connections: w.quota,
+        window: this.opts.window,
+        rate: this.perWorkerRate,
+      });
+      void this.pool.waitFor(w, 'ramped', this.opts.durationMs + 60_000).then(() => {
+        this.active.delete(w);
+        this.next();
+      });
+    }
+    if (this.active.size === 0 && (this.closed || this.run.stopped)) {
+      clearTimeout(this.deadline);
+      this.finish();
+    }
+  }
 }
 
 /** Probes during the hold (--probe-interval): every `intervalMs`, each worker checks its connections. */

@@ -12,8 +12,16 @@ import type { MaxOptions } from './types.js';
 
 /** Descriptors a worker keeps for itself (node's own, IPC, epoll) before counting sockets. */
 const WORKER_RESERVE_FDS = 64;
-/** Kernel + process memory per connection assumed when planning 'auto' (measured ~12 KB). */
-const PLAN_BYTES_PER_CONNECTION = 14 * 1024;
+/**
+ * Memory per connection assumed when planning 'auto', so low that the plan is an upper bound:
+ * half the kernel's part alone (Slab, both ends: 7.8-8.2 KiB on Linux 6.18; a v1 memory cgroup
+ * is charged about 6.8 KiB of it). The run measures the whole cost as it ramps and starts no
+ * more workers once the memory above the floor is spoken for (`fitsMore`); the memory guard
+ * stops the last ones at the floor.
+ */
+const PLAN_BYTES_PER_CONNECTION = 4 * 1024;
+/** connections held before the run trusts its own measured cost per connection */
+export const COST_MEASURED_AFTER = 20_000;
 
 export function defaultMemoryFloor(totalBytes: number): number {
   // 10% of the memory, and at least 2 GiB on a machine of 8 GiB or more (MemAvailable overstates
@@ -82,19 +90,44 @@ export function planMax(input: {
 }
 
 /**
- * Each worker's share of the connections: its part of the plan, no more than it said it can
- * hold. What is left goes to the last worker, which then meets EMFILE for real (a tiny
- * --fds-per-worker). `capacities[i]` is 0 for a worker that did not say.
+ * The share of the `index`-th worker to be ready, when `assigned` connections went to those
+ * before it: its part of the plan, no more than it said it can hold (`capacity`, 0 when it did
+ * not say). The last worker takes what is left, and then meets EMFILE for real (a tiny
+ * --fds-per-worker).
  */
+export function quotaFor(plan: Plan, assigned: number, index: number, capacity: number): number {
+  const remaining = Math.max(0, plan.connections - assigned);
+  if (index >= plan.workers - 1) return remaining;
+  return Math.min(remaining, plan.perWorker, capacity > 0 ? capacity : plan.perWorker);
+}
+
+/**
+ * Whether an 'auto' run should start more workers: the connections held so far and the memory
+ * free for sockets above the floor, at the cost per connection measured so far (how far the
+ * memory free for sockets fell since the run began, workers included, divided by the
+ * connections held), allow more than have been given out. Before COST_MEASURED_AFTER
+ * connections the cost is not yet known: yes.
+ */
+export function fitsMore(m: {
+  established: number;
+  assigned: number;
+  costBytes: number;
+  freeBytes: number;
+  floorBytes: number;
+}): boolean {
+  if (m.established < COST_MEASURED_AFTER || m.costBytes <= 0) return true;
+  const fits = m.established + Math.max(0, m.freeBytes - m.floorBytes) / m.costBytes;
+  return m.assigned < fits;
+}
+
+/** Every worker's share at once, in order (quotaFor for each). */
 export function assignQuotas(plan: Plan, capacities: number[]): number[] {
-  let remaining = plan.connections;
-  const quotas = capacities.map((cap) => {
-    const q = Math.min(remaining, plan.perWorker, cap > 0 ? cap : plan.perWorker);
-    remaining -= q;
+  let assigned = 0;
+  return capacities.map((cap, k) => {
+    const q = quotaFor({ ...plan, workers: capacities.length }, assigned, k, cap);
+    assigned += q;
     return q;
   });
-  if (remaining > 0 && quotas.length > 0) quotas[quotas.length - 1]! += remaining;
-  return quotas;
 }
 
 /** What the machine offers at the start of a run: the readings a plan is made from. */

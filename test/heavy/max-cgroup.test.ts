@@ -52,6 +52,42 @@ describe('max in a 768 MiB memory cgroup', () => {
   );
 
   it.skipIf(process.getuid?.() !== 0 || own?.version !== 1)(
+    '--connections auto in a 1 GiB cgroup starts only the workers the measured cost allows, stops on the memory guard, exit 0',
+    () => {
+      const cg = join('/sys/fs/cgroup/memory', own!.cgroup, `fourtuple-auto-${process.pid}`);
+      mkdirSync(cg);
+      try {
+        writeFileSync(join(cg, 'memory.limit_in_bytes'), String(1024 * 1024 * 1024));
+        const r = spawnSync(
+          'sh',
+          [
+            '-c',
+            `echo $$ > ${cg}/cgroup.procs && exec "${process.execPath}" ${BIN} max --connections auto --hold 1s --json`,
+          ],
+          { encoding: 'utf8', timeout: 110_000 },
+        );
+        expect(r.signal, r.stderr).toBe(null);
+        const j = JSON.parse(r.stdout);
+        expect(r.status, `${j.stoppedBy?.detail}\n${r.stderr}`).toBe(0);
+        expect(j.requested).toBe('auto');
+        expect(j.stoppedBy.reason).toBe('memory-guard');
+        // the plan assumed the kernel's cost alone (an upper bound); the run measured the whole
+        // cost and started fewer workers than that plan
+        expect(j.workers).toBeLessThan(Math.ceil(j.planned / 9_968));
+        expect(j.established).toBeGreaterThan(30_000);
+        expect(j.dead).toBe(0);
+        expect(j.alive).toBe(j.established);
+        expect(j.sockstat.clean).toBe(true);
+        expect(Number(readFileSync(join(cg, 'memory.failcnt'), 'utf8'))).toBe(0);
+        expect(readFileSync(join(cg, 'cgroup.procs'), 'utf8').trim()).toBe('');
+      } finally {
+        rmdirSync(cg);
+      }
+    },
+    120_000,
+  );
+
+  it.skipIf(process.getuid?.() !== 0 || own?.version !== 1)(
     'a cluster agent in a 128 MiB cgroup (a small pod) stops on the guard, its connections alive, never reaching the limit',
     async () => {
       const port = await freePort();

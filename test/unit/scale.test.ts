@@ -4,7 +4,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { verifyBudgetMs } from '../../src/scale/phases.js';
-import { assignQuotas, planMax } from '../../src/scale/plan.js';
+import {
+  assignQuotas,
+  COST_MEASURED_AFTER,
+  fitsMore,
+  planMax,
+  quotaFor,
+} from '../../src/scale/plan.js';
 import { RunState, wallStop } from '../../src/scale/run-state.js';
 import type { StoppedBy } from '../../src/scale/types.js';
 
@@ -114,5 +120,46 @@ describe('verifyBudgetMs', () => {
     const big = verifyBudgetMs(9926, 118, 2);
     expect(big).toBeGreaterThan(80_000);
     expect(verifyBudgetMs(9926, 118, 4)).toBeLessThan(big);
+  });
+});
+
+describe('auto: starting workers from the cost measured while ramping', () => {
+  const MiB = 2 ** 20;
+  it('keeps starting workers until the connections given out fill the memory above the floor', () => {
+    const m = {
+      established: 100_000,
+      costBytes: 10_000,
+      freeBytes: 2048 * MiB,
+      floorBytes: 1024 * MiB,
+    };
+    const fits = 100_000 + (1024 * MiB) / 10_000; // about 207k
+    expect(fitsMore({ ...m, assigned: 150_000 })).toBe(true);
+    expect(fitsMore({ ...m, assigned: Math.ceil(fits) })).toBe(false);
+    // below the floor already: nothing more fits
+    expect(fitsMore({ ...m, freeBytes: 512 * MiB, assigned: 100_001 })).toBe(false);
+  });
+  it('trusts no cost measured over fewer than COST_MEASURED_AFTER connections', () => {
+    expect(
+      fitsMore({
+        established: COST_MEASURED_AFTER - 1,
+        assigned: 10 ** 9,
+        costBytes: 10 ** 9,
+        freeBytes: 0,
+        floorBytes: 1,
+      }),
+    ).toBe(true);
+  });
+  it('gives each worker its share as it is ready, the last one what is left', () => {
+    const plan = {
+      connections: 25_000,
+      workers: 3,
+      fdsPerWorker: 20_000,
+      perWorker: 8_334,
+      boundBy: 'requested',
+    };
+    expect(quotaFor(plan, 0, 0, 9_968)).toBe(8_334);
+    expect(quotaFor(plan, 8_334, 1, 5_000)).toBe(5_000);
+    expect(quotaFor(plan, 13_334, 2, 9_968)).toBe(11_666);
+    expect(quotaFor(plan, 25_000, 1, 9_968)).toBe(0);
   });
 });
