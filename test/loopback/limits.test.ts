@@ -4,14 +4,13 @@
  * checked for a sane cost and for leaving no socket behind.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../../src/errors.js';
 import {
   known,
   MAX_MEASURE_CONNECTIONS,
   measureConnectionCost,
-  parseSockstat,
   readLimits,
   sysctlWritable,
 } from '../../src/limits/index.js';
@@ -23,8 +22,9 @@ const sysctl = (name: string): string => sh(`sysctl -n ${name}`).replace(/\s+/g,
 const limitNumber = (s: string): number | 'unlimited' => (s === 'unlimited' ? s : Number(s));
 
 /** TCP sockets in use now, read straight from /proc (not through the library). */
-function tcpInuse(): number {
-  return parseSockstat(readFileSync('/proc/net/sockstat', 'utf8'))!.tcpInuse;
+/** descriptors this process has open */
+function fdsOpen(): number {
+  return readdirSync('/proc/self/fd').length;
 }
 
 /** This process's TCP handles as libuv sees them: sockets and listeners still open. */
@@ -115,7 +115,7 @@ describe('readLimits agrees with independent reads', () => {
 describe('measureConnectionCost on loopback', () => {
   it('measures 2-50 KB of kernel memory per connection and leaves no socket behind', async () => {
     const handles = tcpHandles();
-    const inuse = tcpInuse();
+    const fds = fdsOpen();
     const n = 2000;
     const m = await measureConnectionCost({ connections: n });
     expect(m.connections).toBe(n);
@@ -129,34 +129,31 @@ describe('measureConnectionCost on loopback', () => {
     expect(m.kernelBytesPerConnection).toBeLessThanOrEqual(50 * 1024);
     expect(m.userBytesPerConnection).toBeGreaterThanOrEqual(0);
     expect(m.userBytesPerConnection).toBeLessThan(200 * 1024);
-    // the measurement's own sockets were all there while it measured: 2 per connection
-    expect(m.during.sockstat.tcpInuse - m.before.sockstat.tcpInuse).toBeGreaterThanOrEqual(
-      2 * n * 0.95,
-    );
+    // the measurement's own sockets were all there while it measured, 2 per connection; when
+    // other programs' sockets moved the count meanwhile, it must say it is not certain
+    const seen = m.during.sockstat.tcpInuse - m.before.sockstat.tcpInuse;
+    if (seen < 2 * n * 0.95) expect(m.certainty.certain).toBe(false);
     // and are gone: nothing on its port (not even TIME_WAIT: closed with RST), no handle open
     expect(m.port).toBeGreaterThan(0);
     expect(m.leftBehind).toBe(0);
     expect(ssOnPort(m.port)).toBe(0);
     expect(process.getActiveResourcesInfo().filter((r) => /^TCP/.test(r))).toHaveLength(handles);
-    // sockstat back near where it was: its 2n sockets are gone (others may open some meanwhile)
-    expect(tcpInuse() - inuse).toBeLessThan(n);
-    expect(m.after.sockstat.tcpInuse - m.before.sockstat.tcpInuse).toBeLessThan(n);
+    // and every descriptor it opened is closed
+    expect(fdsOpen()).toBeLessThanOrEqual(fds);
   });
 
   it('stops on abort, rejects with the reason, and closes every socket', async () => {
     const handles = tcpHandles();
-    const inuse = tcpInuse();
+    const fds = fdsOpen();
     const ac = new AbortController();
     const reason = Object.assign(new Error('stop'), { name: 'AbortError' });
     setTimeout(() => ac.abort(reason), 30);
     await expect(
       measureConnectionCost({ connections: MAX_MEASURE_CONNECTIONS, signal: ac.signal }),
     ).rejects.toBe(reason);
-    for (let i = 0; i < 40 && tcpInuse() - inuse > 20; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
     expect(process.getActiveResourcesInfo().filter((r) => /^TCP/.test(r))).toHaveLength(handles);
-    expect(tcpInuse() - inuse).toBeLessThan(20);
+    // the engine holds raw descriptors, not handles: every one it opened is closed
+    expect(fdsOpen()).toBeLessThanOrEqual(fds);
   });
 
   it('gives up after its time bound and still closes everything', async () => {
@@ -190,7 +187,6 @@ describe('measureConnectionCost on loopback', () => {
 
 describe('fourtuple limits --json', () => {
   it('prints the limits, the binding one first, and the measurement', async () => {
-    const before = tcpInuse();
     const r = await cli(['limits', '--json', '--connections', '1000']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -229,7 +225,6 @@ describe('fourtuple limits --json', () => {
       if (caps.sysAdmin && caps.initialUserNamespace) expect(j.machine.binding).toBe('memory');
     }
     expect(ssOnPort(j.measured.port)).toBe(0);
-    expect(tcpInuse() - before).toBeLessThan(1000);
   });
 
   it('prints a table and the answer', async () => {

@@ -13,8 +13,6 @@ import {
   type Proc,
   sleep,
   socketsGone,
-  sockstat,
-  sockstatBack,
   stillRunning,
   watchDescendants,
 } from '../helpers/procs.js';
@@ -28,7 +26,6 @@ const BOOT_DELAY_MS = 5000;
 
 describe('max: a worker fails while it boots', () => {
   it('SIGKILL of one worker before it is ready: exit 1 within seconds, stoppedBy worker-crash naming it, nothing left', async () => {
-    const before = sockstat();
     process.env.FOURTUPLE_MAX_WORKER_BOOT_DELAY_MS = String(BOOT_DELAY_MS);
     let child: ReturnType<typeof spawnCli>;
     try {
@@ -81,8 +78,6 @@ describe('max: a worker fails while it boots', () => {
     expect(r.timing.teardownMs).toBeLessThan(5000);
     expect(stillRunning(seen), 'workers left').toEqual([]);
     expect(await socketsGone([...watch.ports].map((p) => [p, p] as [number, number]))).toEqual([]);
-    const after = await sockstatBack(before);
-    expect(after.tcpInuse).toBeLessThanOrEqual(before.tcpInuse + 50);
   }, 90_000);
 
   it('a worker that cannot set up (EMFILE at epoll_create1) stops the run at once, named with its error', async () => {
