@@ -12,6 +12,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { formatBytes } from '../dist/units.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 1_000_000);
@@ -193,13 +194,13 @@ result.benchmarks.max = {
   sockstatClean: big.sockstat.clean,
   targets: {
     connections: '1,000,000 established, accepted and verified alive, no failures',
-    memory: '<= 14 KB per connection (kernel Slab + all fourtuple processes)',
+    memory: '<= 14 KiB per connection (kernel Slab + all fourtuple processes)',
   },
 };
 log(
   `max: ${big.established} established, ${big.alive} alive, rate ${big.rate.meanPerSec}/s, ` +
-    `kernel ${(big.memory.kernelBytesPerConnection / 1024).toFixed(1)} KB + RSS ${(big.memory.processRssBytesPerConnection / 1024).toFixed(1)} KB ` +
-    `(PSS ${(big.memory.processPssBytesPerConnection / 1024).toFixed(1)} KB) per connection`,
+    `kernel ${formatBytes(big.memory.kernelBytesPerConnection)} + RSS ${formatBytes(big.memory.processRssBytesPerConnection)} ` +
+    `(PSS ${formatBytes(big.memory.processPssBytesPerConnection)}) per connection`,
 );
 
 mkdirSync(`${root}bench/results`, { recursive: true });

@@ -85,7 +85,7 @@ describe('max: the memory guard', () => {
     expect(code).toBe(1);
     expect(r.stoppedBy.reason).toBe('memory-guard');
     expect(r.stoppedBy.detail).toMatch(
-      /^stopped by the memory guard: MemAvailable \d+ MiB fell below the floor of \d+ MiB$/,
+      /^stopped by the memory guard: MemAvailable [\d.]+ [MG]iB fell below the floor of [\d.]+ [MG]iB$/,
     );
     expect(r.memory.floorBytes).toBe(floor);
     expect(r.established).toBeGreaterThan(0);

@@ -85,7 +85,7 @@ describe('fourtuple max on loopback', () => {
     expect(r.sockstat.peak.tcpInuse - before.tcpInuse).toBeGreaterThanOrEqual(39_000);
     expect(r.sockstat.clean).toBe(true);
     expect(r.sockstat.after.tcpTimeWait - before.tcpTimeWait).toBeLessThan(50);
-    // the kernel's cost is real and plausible: a few KB per connection (two sockets)
+    // the kernel's cost is real and plausible: a few KiB per connection (two sockets)
     expect(r.memory.kernelBytesPerConnection).toBeGreaterThan(2_000);
     expect(r.memory.kernelBytesPerConnection).toBeLessThan(40_000);
     expect(workerPids()).toEqual([]);

@@ -1,5 +1,7 @@
 /** The limits of this machine, as `fourtuple limits` read and predicted them: one table. */
-import { bytes, esc, grouped, groupedHtml } from '../html.js';
+
+import { formatBytes } from '../../units.js';
+import { esc, grouped, groupedHtml } from '../html.js';
 import type { LimitsInput } from '../types.js';
 
 function limitRow(limits: LimitsInput, l: LimitsInput['limits'][number]): string {
@@ -19,7 +21,7 @@ function limitRow(limits: LimitsInput, l: LimitsInput['limits'][number]): string
 
 function measuredHtml(m: LimitsInput['measured']): string {
   if (!m) return '';
-  return `<p>Measured cost of one established loopback connection (both ends, over ${grouped(m.connections)} connections): kernel <strong>${bytes(m.kernelBytesPerConnection)}</strong>, fourtuple's process <strong>${bytes(m.userBytesPerConnection)}</strong>.</p>`;
+  return `<p>Measured cost of one established loopback connection (both ends, over ${grouped(m.connections)} connections): kernel <strong>${formatBytes(m.kernelBytesPerConnection)}</strong>, fourtuple's process <strong>${formatBytes(m.userBytesPerConnection)}</strong>.</p>`;
 }
 
 /** The answer, what one connection costs, and every limit with the command that raises it. */

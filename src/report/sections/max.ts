@@ -1,7 +1,8 @@
 /** The practice section: one `max` run, what it held, what stopped it, and its time series. */
 import { showBytes } from '../../scale/probe.js';
 import { wallMeaning } from '../../sockets/errno.js';
-import { bytes, duration, esc, grouped } from '../html.js';
+import { formatBytes } from '../../units.js';
+import { duration, esc, grouped } from '../html.js';
 import type { LimitsInput, MaxInput } from '../types.js';
 import { card, errnoHtml, type Section } from './common.js';
 import {
@@ -75,8 +76,8 @@ function practiceCards(max: MaxInput): string {
     ),
     card(
       'memory per connection',
-      bytes(mem.totalBytesPerConnection),
-      `kernel ${bytes(mem.kernelBytesPerConnection)} + processes ${bytes(mem.processRssBytesPerConnection)}`,
+      formatBytes(mem.totalBytesPerConnection),
+      `kernel ${formatBytes(mem.kernelBytesPerConnection)} + processes ${formatBytes(mem.processRssBytesPerConnection)}`,
     ),
     card('worker processes', grouped(max.workers)),
   ].join('')}</div>`;
