@@ -116,8 +116,9 @@ export function formatMax(r: MaxResult): string {
   return [
     table(['', ''], rows).split('\n').slice(2).join('\n'),
     '',
-    // the memory guard's detail already reads "stopped by the memory guard: ..."
-    r.stoppedBy.detail.startsWith('stopped by')
+    // the memory guard's detail already reads "stopped by the memory guard: ..."; the target's
+    // "reached the requested N connections" is a success, not something that stopped it
+    r.stoppedBy.detail.startsWith('stopped by') || r.stoppedBy.reason === 'target'
       ? r.stoppedBy.detail
       : `stopped by${r.stoppedBy.side ? ` (${r.stoppedBy.side === 'server' ? 'the server' : 'this client'})` : ''}: ${r.stoppedBy.detail}`,
   ].join('\n');

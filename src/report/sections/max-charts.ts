@@ -80,7 +80,7 @@ export function connectionsChart(
       style: 'limit' as const,
     })),
     {
-      label: `stopped: ${stopHead}`,
+      label: stopHead,
       data: [{ x: secs(peak), y: peak.established }],
       color: '--warn',
       style: 'marker',
