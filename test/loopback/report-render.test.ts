@@ -50,13 +50,24 @@ describe('the report of real runs', () => {
     expect(s).toContain(grouped(r.theory.ipv4.models.exact));
   });
 
-  it('experiments: each one by name with its summary, prediction, steps and verdict', () => {
+  it('experiments: one card each with its summary, prediction, explanation, folded steps and verdict', () => {
     const s = section('experiments');
     expect(r.experiments.experiments.map((e) => e.name)).toEqual(REPORT_EXPERIMENTS);
     for (const e of r.experiments.experiments) {
-      expect(s).toContain(`<code>${e.name}</code><span class="sub">${esc(e.summary)}</span>`);
-      expect(s).toContain(esc(e.predictionText));
+      const card = new RegExp(`<article class="exp" id="exp-${e.name}">[\\s\\S]*?</article>`).exec(
+        s,
+      );
+      expect(card, e.name).not.toBeNull();
+      expect(card![0]).toContain(`<code>${e.name}</code> <span class="badge good">as predicted`);
+      expect(card![0]).toContain(`<span class="sub">${esc(e.summary)}</span>`);
+      expect(card![0]).toContain(`<h4>Prediction</h4><p>${esc(e.predictionText)}</p>`);
+      expect(card![0]).toContain(`<p class="why">${esc(e.explanation)}</p>`);
+      expect(card![0]).toContain(
+        `<details class="steps"><summary>The setup and its ${e.steps.length} socket calls`,
+      );
     }
+    // no raw dump of the result's objects
+    expect(s).not.toMatch(/established: \d|outcomes:|sourcePorts:/);
     const { matched, experiments } = r.experiments.summary;
     expect(s).toContain(`${matched} of ${experiments} experiments did what fourtuple predicted`);
     // the kernel's refusal of the same 4-tuple, by errno name with its meaning

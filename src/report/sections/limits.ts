@@ -13,9 +13,9 @@ function limitRow(limits: LimitsInput, l: LimitsInput['limits'][number]): string
     (l.applies ? '' : ' <span class="badge neutral">does not bind</span>');
   return (
     `<tr${binding || wall ? ' class="hl-warn"' : ''}><th scope="row"><code>${esc(l.name)}</code>${badges}${l.note ? `<span class="sub">${esc(l.note)}</span>` : ''}</th>` +
-    `<td class="num">${/^\d+$/.test(l.value) ? groupedHtml(l.value) : esc(l.value)}</td>` +
-    `<td class="num">${l.ceiling === null ? '<span class="muted">-</span>' : groupedHtml(l.ceiling)}</td>` +
-    `<td>${esc(l.scope)}</td><td>${l.raise ? `<code>${esc(l.raise)}</code>` : ''}</td></tr>`
+    `<td class="num" data-label="value">${/^\d+$/.test(l.value) ? groupedHtml(l.value) : esc(l.value)}</td>` +
+    `<td class="num" data-label="connections it allows">${l.ceiling === null ? '<span class="muted">-</span>' : groupedHtml(l.ceiling)}</td>` +
+    `<td data-label="scope">${esc(l.scope)}</td><td data-label="how to raise it">${l.raise ? `<code>${esc(l.raise)}</code>` : ''}</td></tr>`
   );
 }
 
