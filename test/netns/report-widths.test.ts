@@ -9,21 +9,18 @@
  * in a namespace where one can be made (this tier), and are otherwise skipped with the reason,
  * their prediction and explanation still shown.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderReport, toReportInput } from '../../src/report/index.js';
+import {
+  CHROMIUM,
+  chromiumLauncher,
+  chromiumInstalled as installed,
+  TEST_OUTPUT as OUT,
+} from '../helpers/browser.js';
 import { realResults } from '../helpers/report-results.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const installed = existsSync(CHROMIUM);
-if (!installed && process.env.CI === 'true') {
-  throw new Error(`${CHROMIUM} is missing: .ci/run installs Debian's chromium for this test`);
-}
-const OUT = join(import.meta.dirname, '..', '..', 'test-output');
 
 /** Whitespace as innerText renders it: runs of spaces and line breaks are one space. */
 const flat = (s: string): string => s.replace(/\s+/g, ' ').trim();
@@ -42,19 +39,7 @@ describe.skipIf(!installed)(
   () => {
     let file: string;
     let experiments: { name: string; of?: string; predictionText: string; explanation: string }[];
-    const profiles: string[] = [];
-
-    async function open(width: number): Promise<BrowserContext> {
-      const profile = mkdtempSync(join(tmpdir(), 'fourtuple-chromium-'));
-      profiles.push(profile);
-      return chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
-        viewport: { width, height: 900 },
-        deviceScaleFactor: 1,
-      });
-    }
+    const { open, removeProfiles } = chromiumLauncher();
 
     beforeAll(async () => {
       const results = await realResults('all');
@@ -64,15 +49,13 @@ describe.skipIf(!installed)(
       writeFileSync(file, renderReport(toReportInput(results)));
     }, 120_000);
 
-    afterAll(() => {
-      for (const p of profiles) rmSync(p, { recursive: true, force: true });
-    });
+    afterAll(removeProfiles);
 
     for (const width of [800, 1400]) {
       it(`${width} px: every table fits its card, every experiment is a card with its prediction and explanation in view`, async () => {
         // the whole catalogue, as the tour runs it (skipped ones included)
         expect(experiments.length).toBeGreaterThan(100);
-        const context = await open(width);
+        const context = await open({ viewport: { width, height: 900 }, deviceScaleFactor: 1 });
         const page = context.pages()[0] ?? (await context.newPage());
         await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
 
