@@ -66,8 +66,8 @@ export interface LimitsResult extends Tagged<'limits'> {
  * Figures used when nothing was measured, or the measurement was not certain: an established
  * loopback connection held by the engine `max` uses (both ends in one process), as
  * `fourtuple limits` measured it on the development machine (2 cores, 24 GiB, Linux 6.x, busy
- * with other tests): Slab 7.6-8.3 KB per connection (`max` saw 8.3-9.9 KB), RSS growth under
- * 0.5 KB, the CLI process's PSS 19-20 MiB before opening anything.
+ * with other tests): Slab 7.6-8.3 KiB per connection (`max` saw 8.3-9.9 KiB), RSS growth under
+ * 0.5 KiB, the CLI process's PSS 19-20 MiB before opening anything.
  */
 export const REFERENCE_COST = {
   kernelBytesPerConnection: 8192,
