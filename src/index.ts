@@ -154,3 +154,4 @@ export {
   tour,
   tourProblems,
 } from './tour.js';
+export { formatBytes } from './units.js';

@@ -10,8 +10,8 @@ import {
   limits,
   MAX_MEASURE_CONNECTIONS,
   PRESETS,
-  showBytes,
 } from '../limits/index.js';
+import { formatBytes } from '../units.js';
 import { parseBigIntFlag, parseHostPort } from './_args.js';
 import { type CommandContext, conflicts, defineCommand } from './_command.js';
 import { groupDigits, printJson, table, wrap } from './_output.js';
@@ -146,10 +146,10 @@ export function formatLimits(r: LimitsResult): string {
     lines.push(
       wrap(
         `Measured: ${groupDigits(m.connections)} established loopback connections in ${m.durationMs} ms ` +
-          `cost ${showBytes(m.kernelBytesPerConnection)} of kernel memory each (Slab, both ends) ` +
-          `and ${showBytes(m.userBytesPerConnection)} in the ${m.holder} holder (RSS); ` +
+          `cost ${formatBytes(m.kernelBytesPerConnection)} of kernel memory each (Slab, both ends) ` +
+          `and ${formatBytes(m.userBytesPerConnection)} in the ${m.holder} holder (RSS); ` +
           (m.memAvailableBytesPerConnection > 0
-            ? `MemAvailable fell ${showBytes(m.memAvailableBytesPerConnection)} per connection (kernel and holder together, noisier). `
+            ? `MemAvailable fell ${formatBytes(m.memAvailableBytesPerConnection)} per connection (kernel and holder together, noisier). `
             : 'MemAvailable moved with other programs too much to say. ') +
           'All closed ' +
           `with RST: TCP inuse ${m.before.sockstat.tcpInuse} -> ${m.during.sockstat.tcpInuse} -> ` +

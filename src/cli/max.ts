@@ -6,12 +6,11 @@ import { type MaxResult, type Progress, runMax } from '../scale/coordinator.js';
 import { type FailureKind, type FailureRecord, parseProbe, showBytes } from '../scale/probe.js';
 import { getNofileLimit } from '../sockets/rlimit.js';
 import { destinationCeiling } from '../theory/index.js';
+import { formatBytes } from '../units.js';
 import { defineCommand } from './_command.js';
 import { groupDigits, printJson, table, toJson } from './_output.js';
 import { REPORT_OPTION, writeCommandReport } from './_report.js';
 import { ALLOW_REMOTE_OPTION, resolveTargetFlag, TARGET_ACCEPTS, targetText } from './_targets.js';
-
-const MiB = 1024 ** 2;
 
 /**
  * --memory-floor at or above what is available now would stop the run before it starts (or,
@@ -22,7 +21,7 @@ export function checkMemoryFloor(floorBytes: number, mem: MemSample): void {
   if (floorBytes < mem.availableBytes) return;
   const where = mem.cgroup ? ` in the memory cgroup ${mem.cgroup}` : ' (MemAvailable)';
   throw new UsageError(
-    `--memory-floor must be below the memory available now, ${(mem.availableBytes / MiB).toFixed(0)} MiB${where} (got ${(floorBytes / MiB).toFixed(0)} MiB)`,
+    `--memory-floor must be below the memory available now, ${formatBytes(mem.availableBytes)}${where} (got ${formatBytes(floorBytes)})`,
     'memory-floor',
   );
 }
@@ -56,9 +55,9 @@ function kindsText(r: MaxResult): string {
     .join(', ');
 }
 
-function kb(bytes: number): string {
+function bytesEach(bytes: number): string {
   // 0: nothing was established, so there is no per-connection figure
-  return bytes > 0 ? `${(bytes / 1024).toFixed(1)} KB` : 'n/a';
+  return bytes > 0 ? formatBytes(bytes) : 'n/a';
 }
 
 export function formatMax(r: MaxResult): string {
@@ -89,14 +88,17 @@ export function formatMax(r: MaxResult): string {
       'rate',
       `median ${groupDigits(r.rate.medianPerSec)}/s, peak ${groupDigits(r.rate.peakPerSec)}/s, mean ${groupDigits(r.rate.meanPerSec)}/s`,
     ],
-    ['kernel memory', `${kb(r.memory.kernelBytesPerConnection)} per connection (Slab delta)`],
+    [
+      'kernel memory',
+      `${bytesEach(r.memory.kernelBytesPerConnection)} per connection (Slab delta)`,
+    ],
     [
       'process memory',
-      `${kb(r.memory.processRssBytesPerConnection)} RSS / ${kb(r.memory.processPssBytesPerConnection)} PSS per connection (${Math.round(r.memory.processRssBytes / MiB)} MiB RSS in all)`,
+      `${bytesEach(r.memory.processRssBytesPerConnection)} RSS / ${bytesEach(r.memory.processPssBytesPerConnection)} PSS per connection (${formatBytes(r.memory.processRssBytes)} RSS in all)`,
     ],
     [
       'total memory',
-      `${kb(r.memory.totalBytesPerConnection)} per connection (Slab + RSS); ${kb(r.memory.totalPssBytesPerConnection)} (Slab + PSS)`,
+      `${bytesEach(r.memory.totalBytesPerConnection)} per connection (Slab + RSS); ${bytesEach(r.memory.totalPssBytesPerConnection)} (Slab + PSS)`,
     ],
     [
       'teardown',
@@ -114,8 +116,9 @@ export function formatMax(r: MaxResult): string {
   return [
     table(['', ''], rows).split('\n').slice(2).join('\n'),
     '',
-    // the memory guard's detail already reads "stopped by the memory guard: ..."
-    r.stoppedBy.detail.startsWith('stopped by')
+    // the memory guard's detail already reads "stopped by the memory guard: ..."; the target's
+    // "reached the requested N connections" is a success, not something that stopped it
+    r.stoppedBy.detail.startsWith('stopped by') || r.stoppedBy.reason === 'target'
       ? r.stoppedBy.detail
       : `stopped by${r.stoppedBy.side ? ` (${r.stoppedBy.side === 'server' ? 'the server' : 'this client'})` : ''}: ${r.stoppedBy.detail}`,
   ].join('\n');
@@ -125,7 +128,7 @@ export function progressLine(p: Progress): string {
   const f = Object.entries(p.failures)
     .map(([k, v]) => `${k}:${v}`)
     .join(' ');
-  return `[${p.phase}] ${groupDigits(p.established)}/${groupDigits(p.target)} established, ${groupDigits(p.rate)}/s, ${p.workers} workers, MemAvailable ${Math.round(p.memAvailableBytes / MiB)} MiB${f ? `, failures ${f}` : ''}`;
+  return `[${p.phase}] ${groupDigits(p.established)}/${groupDigits(p.target)} established, ${groupDigits(p.rate)}/s, ${p.workers} workers, MemAvailable ${formatBytes(p.memAvailableBytes)}${f ? `, failures ${f}` : ''}`;
 }
 
 export const maxCommand = defineCommand({

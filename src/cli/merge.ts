@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { type MergedResult, mergeAgents, parseAgentLines } from '../cluster/merge.js';
 import { AGENTS_RANGE } from '../cluster/shard.js';
 import { UsageError } from '../errors.js';
+import { formatBytes } from '../units.js';
 import { defineCommand } from './_command.js';
 import { groupDigits, printJson, table } from './_output.js';
 
@@ -13,7 +14,7 @@ function readInput(file: string): string {
   try {
     const text = readFileSync(file === '-' ? 0 : file, 'utf8');
     if (text.length > MAX_INPUT_BYTES) {
-      throw new UsageError(`"${file}" is over ${MAX_INPUT_BYTES / 2 ** 20} MiB: not agent lines`);
+      throw new UsageError(`"${file}" is over ${formatBytes(MAX_INPUT_BYTES)}: not agent lines`);
     }
     return text;
   } catch (err) {

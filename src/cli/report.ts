@@ -3,6 +3,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { describeMachine, readResult, toReportInput } from '../report/index.js';
 import { MAX_INPUT_BYTES, parseSaved } from '../report/input.js';
+import { formatBytes } from '../units.js';
 import { defineCommand } from './_command.js';
 import { commitReport, reserveOutput } from './_report.js';
 
@@ -80,7 +81,7 @@ function readBounded(file: string, name: string): string {
       total += n;
       if (total > MAX_INPUT_BYTES) {
         throw new UsageError(
-          `${name} is larger than ${MAX_INPUT_BYTES / 2 ** 20} MiB: not a saved result`,
+          `${name} is larger than ${formatBytes(MAX_INPUT_BYTES)}: not a saved result`,
         );
       }
       chunks.push(buf.subarray(0, n));

@@ -12,6 +12,7 @@
  */
 import { FourtupleError, InvalidOptionError } from '../errors.js';
 import { getNofileLimit } from '../sockets/rlimit.js';
+import { formatBytes } from '../units.js';
 import { Holder } from './_holder.js';
 import { parseProcNetTcp, parseSmapsRollup, readProcText, type Sockstat } from './procfs.js';
 import { readMemory, readSockstat } from './read.js';
@@ -211,7 +212,7 @@ function judge(
   }
   if (idle > CERTAINTY.idleDrift * Math.abs(stepSlab)) {
     reasons.push(
-      `Slab moved ${Math.round(idle / 1024)} KiB per step's time while nothing was opened ` +
+      `Slab moved ${formatBytes(idle)} per step's time while nothing was opened ` +
         '(other programs are allocating)',
     );
   }

@@ -5,6 +5,7 @@
  * themselves are the table of rules in rules.ts.
  */
 import { type Tagged, tag } from '../result.js';
+import { formatBytes } from '../units.js';
 import type { ConnectionCost } from './measure.js';
 import { known, type LimitsReading, type Reading } from './read.js';
 import {
@@ -14,7 +15,6 @@ import {
   RULES,
   type RuleContext,
   type Scope,
-  showBytes,
 } from './rules.js';
 import type { Shape } from './shape.js';
 
@@ -66,8 +66,8 @@ export interface LimitsResult extends Tagged<'limits'> {
  * Figures used when nothing was measured, or the measurement was not certain: an established
  * loopback connection held by the engine `max` uses (both ends in one process), as
  * `fourtuple limits` measured it on the development machine (2 cores, 24 GiB, Linux 6.x, busy
- * with other tests): Slab 7.6-8.3 KB per connection (`max` saw 8.3-9.9 KB), RSS growth under
- * 0.5 KB, the CLI process's PSS 19-20 MiB before opening anything.
+ * with other tests): Slab 7.6-8.3 KiB per connection (`max` saw 8.3-9.9 KiB), RSS growth under
+ * 0.5 KiB, the CLI process's PSS 19-20 MiB before opening anything.
  */
 export const REFERENCE_COST = {
   kernelBytesPerConnection: 8192,
@@ -106,7 +106,7 @@ function costUsed(measured: ConnectionCost | null): {
       conntrackEntriesPerConnection: measured.conntrackEntriesPerConnection,
     },
     fallback:
-      `measured ${showBytes(measured.kernelBytesPerConnection)} of kernel memory per ` +
+      `measured ${formatBytes(measured.kernelBytesPerConnection)} of kernel memory per ` +
       `connection, but not certain: ${reasons.join('; ')}`,
   };
 }
@@ -157,9 +157,9 @@ function ruleContext(
   per.totalBytes =
     per.kernelBytes + per.userBytes + Math.round(per.holderBaselineBytes / spreadOver);
   const memoryNote =
-    `${showBytes(per.totalBytes)} per connection: ${showBytes(per.kernelBytes)} kernel ` +
-    `+ ${showBytes(per.userBytes)} holder + the holder process's ` +
-    `${showBytes(per.holderBaselineBytes)} spread over ${fmt(spreadOver)} ` +
+    `${formatBytes(per.totalBytes)} per connection: ${formatBytes(per.kernelBytes)} kernel ` +
+    `+ ${formatBytes(per.userBytes)} holder + the holder process's ` +
+    `${formatBytes(per.holderBaselineBytes)} spread over ${fmt(spreadOver)} ` +
     `connections (${per.fallback === null ? 'measured now' : `default figures: ${per.fallback}`})`;
   const context: RuleContext = {
     shape,
@@ -237,7 +237,7 @@ export function sortLimits(limits: Limit[]): Limit[] {
 
 function wall(l: Limit, per: PerConnection): string {
   if (l.name === 'memory') {
-    return `memory: ${l.value} at ${showBytes(per.totalBytes)} per connection (${showBytes(per.kernelBytes)} of it kernel, ${per.measured ? 'measured' : `default figures: ${per.fallback}`})`;
+    return `memory: ${l.value} at ${formatBytes(per.totalBytes)} per connection (${formatBytes(per.kernelBytes)} of it kernel, ${per.measured ? 'measured' : `default figures: ${per.fallback}`})`;
   }
   if (l.name === 'net.ipv4.ip_local_port_range') {
     return `${l.name}, ${l.note.split(';')[0]}`;

@@ -3,6 +3,8 @@
  * takes, the ceiling it implies for a shape, how that follows, and the command that would raise
  * it (printed, never run). `evaluateRule` turns a rule and a context into a Limit. Pure.
  */
+
+import { formatBytes } from '../units.js';
 import type { FileNr, PortRange, Rlimit } from './procfs.js';
 import type { Capabilities, Conntrack, LimitsReading, Reading, TcpMem } from './read.js';
 import { known } from './read.js';
@@ -251,7 +253,7 @@ const memory: Rule<MemoryBudget> = {
   kind: 'concurrent',
   input: (c) => c.memory,
   show: (v) =>
-    `${showBytes(v.availableBytes)} free for sockets${v.cgroupBound ? ' (cgroup limit)' : ''}`,
+    `${formatBytes(v.availableBytes)} free for sockets${v.cgroupBound ? ' (cgroup limit)' : ''}`,
   ceiling: (v, c) => BigInt(Math.floor(v.availableBytes / c.bytesPerConnection)),
   note: (_v, c) => c.memoryNote,
   raise: () => 'none: add RAM or stop other programs',
@@ -312,7 +314,7 @@ const tcpMem: Rule<TcpMem> = {
         ? Math.floor((v.high * v.pageSize) / ((rmem.default + wmem.default) * c.descriptors))
         : undefined;
     return (
-      `socket buffers of all TCP sockets, at most ${v ? showBytes(v.high * v.pageSize) : '?'}; idle connections hold ${c.tcpMemPages ?? 'about 0'} pages each` +
+      `socket buffers of all TCP sockets, at most ${v ? formatBytes(v.high * v.pageSize) : '?'}; idle connections hold ${c.tcpMemPages ?? 'about 0'} pages each` +
       (busy !== undefined
         ? `, but connections that fill their default buffers (tcp_rmem ${rmem?.default} + tcp_wmem ${wmem?.default} bytes) stop at about ${fmt(busy)}`
         : '')
@@ -378,11 +380,3 @@ export const RULES: readonly AnyRule[] = [
     ' s',
   ),
 ];
-
-/** Bytes in a short human form: 8.2 KiB, 23.2 GiB. */
-export function showBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
-  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
-}

@@ -4,6 +4,7 @@
  * and dark mode. The script is plain ES5-level JavaScript kept as a string: it runs in the page,
  * not in Node.
  */
+import { formatBytes } from '../units.js';
 
 export type Unit = 'count' | 'bytes' | 'rate' | 'seconds';
 
@@ -59,13 +60,10 @@ export const CLIENT_SCRIPT = `(function () {
     if (a >= 1e4) return +(v / 1e3).toPrecision(3) + 'k';
     return String(+v.toPrecision(4));
   }
-  function bytes(v) {
-    var u = ['B', 'kB', 'MB', 'GB', 'TB'], i = 0;
-    while (Math.abs(v) >= 1000 && i < u.length - 1) { v /= 1000; i++; }
-    return (i ? +v.toPrecision(3) : Math.round(v)) + ' ' + u[i];
-  }
+  // src/units.ts's formatBytes, its source text: the axes write bytes as the tables do
+  var formatBytes = ${formatBytes.toString()};
   function fmt(unit, v) {
-    if (unit === 'bytes') return bytes(v);
+    if (unit === 'bytes') return formatBytes(v);
     if (unit === 'rate') return compact(v) + '/s';
     if (unit === 'seconds') return compact(v) + ' s';
     return compact(v);

@@ -37,19 +37,6 @@ export function grouped(v: Count | null | undefined): string {
   return (neg ? '-' : '') + (neg ? s.slice(1) : s).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
-/** Bytes in decimal units: 9.8 kB, 25.8 GB. */
-export function bytes(n: number | undefined): string {
-  if (n === undefined || !Number.isFinite(n)) return '';
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let i = 0;
-  while (Math.abs(v) >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${i === 0 ? v.toFixed(0) : v.toFixed(v >= 100 ? 0 : 1)} ${units[i]}`;
-}
-
 /** Seconds in a short human form: 850 ms, 12.3 s, 2 min 5 s. */
 export function duration(ms: number | undefined): string {
   if (ms === undefined || !Number.isFinite(ms)) return '';

@@ -83,9 +83,7 @@ function glance(results: ReportInput): string {
   }
   if (results.max) {
     const { established, stoppedBy } = results.max;
-    cards.push(
-      card('held on this machine', grouped(established), `stopped by ${stopWords(stoppedBy)}`),
-    );
+    cards.push(card('held on this machine', grouped(established), stopWords(stoppedBy)));
   } else if (results.limits) {
     const { estimate, binding } = results.limits.machine;
     cards.push(

@@ -119,8 +119,36 @@ summary { cursor: pointer; color: var(--accent); font-weight: 600; font-size: 14
 .facts { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 10px; margin: 4px 0 8px; }
 .facts .card .v { font-size: 16px; }
 table.experiments { font-size: 13.5px; }
-table.experiments th[scope=row] { min-width: 170px; }
-table.experiments td.topo { min-width: 180px; max-width: 240px; }
+td code, th code { overflow-wrap: anywhere; }
+/* on a narrow screen each limit is a card of its own: the name, then its figures labelled */
+@media (max-width: 900px) {
+  table.limits thead { display: none; }
+  table.limits, table.limits tbody, table.limits tr, table.limits th, table.limits td { display: block; }
+  table.limits tr { border: 1px solid var(--border); border-radius: 10px; margin: 0 0 10px; padding: 6px 0; }
+  table.limits th, table.limits td { border: 0; padding: 3px 12px; text-align: left; }
+  table.limits td[data-label]::before { content: attr(data-label) ": "; color: var(--muted);
+    font-family: var(--font); font-size: 12.5px; }
+  table.limits td:empty { display: none; }
+}
+@media (max-width: 900px) { thead th { white-space: normal; } }
+h4.family { font-size: 15px; margin: 22px 0 8px; }
+.exps { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 460px), 1fr)); gap: 14px; }
+article.exp { background: var(--bg); border: 1px solid var(--border); border-radius: 10px; padding: 12px 16px;
+  font-size: 14px; min-width: 0; overflow-wrap: anywhere; }
+article.exp header code { font-weight: 700; }
+article.exp h4 { font-size: 12px; text-transform: uppercase; letter-spacing: 0.05em; color: var(--muted);
+  margin: 10px 0 2px; }
+article.exp p { margin: 0 0 4px; }
+article.exp .opts { margin: 4px 0; }
+article.exp ul.topo { margin: 4px 0; padding-left: 1.2em; color: var(--muted); font-size: 13px; }
+article.exp .pair { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 0 16px; }
+@media (max-width: 560px) { article.exp .pair { grid-template-columns: minmax(0, 1fr); } }
+article.exp .miss { color: var(--bad); }
+article.exp details { margin-top: 8px; }
+article.exp summary { font-size: 13px; }
+ul.rules { padding-left: 1.2em; font-size: 14px; }
+ul.rules li { margin-bottom: 8px; }
+ul.rules p { margin: 0 0 2px; max-width: none; }
 dl.derive { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; font-size: 14px; margin: 14px 0 0; }
 dl.derive dt { font-weight: 600; }
 dl.derive dd { margin: 0; color: var(--muted); }

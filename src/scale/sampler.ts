@@ -4,6 +4,7 @@
  * memory, reading the memory free for sockets every 250 ms during the ramp and stopping the run below the
  * floor.
  */
+import { formatBytes } from '../units.js';
 import { readMem } from './_proc.js';
 import type { WorkerPool } from './pool.js';
 import type { RunState } from './run-state.js';
@@ -83,7 +84,7 @@ export class Sampler {
     if (phase === 'ramp' && mem.availableBytes < floor) {
       this.run.stop({
         reason: 'memory-guard',
-        detail: `stopped by the memory guard: ${mem.cgroup ? `the memory cgroup's headroom (${mem.cgroup})` : 'memory free for sockets (MemAvailable less reclaimable slab)'} ${Math.round(mem.availableBytes / 2 ** 20)} MiB fell below the floor of ${Math.round(floor / 2 ** 20)} MiB`,
+        detail: `stopped by the memory guard: ${mem.cgroup ? `the memory cgroup's headroom (${mem.cgroup})` : 'memory free for sockets (MemAvailable less reclaimable slab)'} ${formatBytes(mem.availableBytes)} fell below the floor of ${formatBytes(floor)}`,
       });
     }
   }

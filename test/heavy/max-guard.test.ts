@@ -80,7 +80,7 @@ describe('max: the memory guard', () => {
     expect(code).toBe(1);
     expect(r.stoppedBy.reason).toBe('memory-guard');
     expect(r.stoppedBy.detail).toMatch(
-      /^stopped by the memory guard: memory free for sockets \(MemAvailable less reclaimable slab\) \d+ MiB fell below the floor of \d+ MiB$/,
+      /^stopped by the memory guard: memory free for sockets \(MemAvailable less reclaimable slab\) [\d.]+ [MG]iB fell below the floor of [\d.]+ [MG]iB$/,
     );
     expect(r.memory.floorBytes).toBe(floor);
     expect(r.established).toBeGreaterThan(0);

@@ -58,7 +58,7 @@ describe.skipIf(!haveServers)('max --target against real servers', () => {
     expect(r.sockstat.clean).toBe(true);
     // the report names the server's wall and quotes what it said
     const html = practiceSection(r, undefined).html;
-    expect(html).toContain('Stopped: the server&#39;s wall');
+    expect(html).toContain('Stopped by the server&#39;s wall');
     expect(html).toContain('What the server did');
     expect(html).toContain('<code>-ERR max number of clients reached\\r\\n</code>');
     expect(html).toContain('the redis probe');

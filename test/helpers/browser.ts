@@ -1,5 +1,56 @@
 /** Reading the report page in headless Chromium (playwright-core with Debian's chromium). */
-import type { Page } from 'playwright-core';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type BrowserContext,
+  type BrowserContextOptions,
+  chromium,
+  type Page,
+} from 'playwright-core';
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const chromiumInstalled = existsSync(CHROMIUM);
+if (!chromiumInstalled && process.env.CI === 'true') {
+  throw new Error(`${CHROMIUM} is missing: .ci/run installs Debian's chromium for the page tests`);
+}
+/** Where the page tests leave the pages and screenshots they made. */
+export const TEST_OUTPUT = join(import.meta.dirname, '..', '..', 'test-output');
+
+/**
+ * Fresh headless Chromiums, each with its own temporary profile (the only way to pass
+ * --user-data-dir); `removeProfiles()` (in afterAll) deletes the profiles.
+ */
+export function chromiumLauncher(): {
+  open: (options?: BrowserContextOptions) => Promise<BrowserContext>;
+  removeProfiles: () => void;
+} {
+  const profiles: string[] = [];
+  return {
+    open(options = {}) {
+      const profile = mkdtempSync(join(tmpdir(), 'fourtuple-chromium-'));
+      profiles.push(profile);
+      return chromium.launchPersistentContext(profile, {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
+        ...options,
+      });
+    },
+    removeProfiles() {
+      for (const p of profiles.splice(0)) rmSync(p, { recursive: true, force: true });
+    },
+  };
+}
 
 export interface ChartProbe {
   id: string;

@@ -13,7 +13,7 @@ describe('refused up front', () => {
   it('max --memory-floor above the memory available now: exit 2, nothing run', async () => {
     const r = await cli(['max', '--connections', '1000', '--memory-floor', '1000G']);
     expect(r.stderr).toMatch(
-      /^fourtuple max: --memory-floor must be below the memory available now, \d+ MiB/,
+      /^fourtuple max: --memory-floor must be below the memory available now, [\d.]+ [MG]iB/,
     );
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');

@@ -113,7 +113,7 @@ describe('readLimits agrees with independent reads', () => {
 });
 
 describe('measureConnectionCost on loopback', () => {
-  it('measures 2-50 KB of kernel memory per connection and leaves no socket behind', async () => {
+  it('measures 2-50 KiB of kernel memory per connection and leaves no socket behind', async () => {
     const handles = tcpHandles();
     const fds = fdsOpen();
     const n = 2000;

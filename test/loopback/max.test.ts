@@ -87,7 +87,7 @@ describe('fourtuple max on loopback', () => {
     expect(r.sockstat.clean).toBe(true);
     // no socket of the run is left on those ports, in any state (TIME_WAIT included)
     expect(await socketsGone(ports)).toEqual([]);
-    // the kernel's cost is real and plausible: a few KB per connection (two sockets)
+    // the kernel's cost is real and plausible: a few KiB per connection (two sockets)
     expect(r.memory.kernelBytesPerConnection).toBeGreaterThan(2_000);
     expect(r.memory.kernelBytesPerConnection).toBeLessThan(40_000);
     expect(workerPids()).toEqual([]);

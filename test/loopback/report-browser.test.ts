@@ -5,49 +5,25 @@
  *
  * Every part comes from a real run on loopback (test/helpers/report-results.ts).
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type BrowserContext, type BrowserContextOptions, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderReport, toReportInput } from '../../src/report/index.js';
-import { probeCharts } from '../helpers/browser.js';
+import {
+  CHROMIUM,
+  chromiumLauncher,
+  chromiumInstalled as installed,
+  TEST_OUTPUT as OUT,
+  probeCharts,
+} from '../helpers/browser.js';
 import { realResults } from '../helpers/report-results.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const installed = existsSync(CHROMIUM);
-if (!installed && process.env.CI === 'true') {
-  throw new Error(`${CHROMIUM} is missing: .ci/run installs Debian's chromium for this test`);
-}
-const OUT = join(import.meta.dirname, '..', '..', 'test-output');
 
 describe.skipIf(!installed)(
   `report in headless Chromium${installed ? '' : ` (skipped: ${CHROMIUM} not installed; apt-get install chromium)`}`,
   () => {
     let file: string;
-    const profiles: string[] = [];
-
-    /** A fresh Chromium with its own temporary profile (the only way to pass --user-data-dir). */
-    async function open(options: BrowserContextOptions = {}): Promise<BrowserContext> {
-      const profile = mkdtempSync(join(tmpdir(), 'fourtuple-chromium-'));
-      profiles.push(profile);
-      return chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-        ...options,
-      });
-    }
+    const { open, removeProfiles } = chromiumLauncher();
 
     let failureErrnos: number;
 
@@ -60,9 +36,7 @@ describe.skipIf(!installed)(
       writeFileSync(file, html);
     }, 120_000);
 
-    afterAll(() => {
-      for (const p of profiles) rmSync(p, { recursive: true, force: true });
-    });
+    afterAll(removeProfiles);
 
     for (const scheme of ['light', 'dark'] as const) {
       it(`${scheme}: renders every chart with no console error and no network request`, async () => {

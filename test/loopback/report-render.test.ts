@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toJson } from '../../src/cli/_output.js';
 import { esc } from '../../src/report/html.js';
 import { readResult, renderReport, toReportInput } from '../../src/report/index.js';
+import { runMax } from '../../src/scale/coordinator.js';
 import { wallMeaning } from '../../src/sockets/errno.js';
 import { cli } from '../helpers/cli.js';
 import { REPORT_EXPERIMENTS, realResults } from '../helpers/report-results.js';
@@ -49,13 +50,24 @@ describe('the report of real runs', () => {
     expect(s).toContain(grouped(r.theory.ipv4.models.exact));
   });
 
-  it('experiments: each one by name with its summary, prediction, steps and verdict', () => {
+  it('experiments: one card each with its summary, prediction, explanation, folded steps and verdict', () => {
     const s = section('experiments');
     expect(r.experiments.experiments.map((e) => e.name)).toEqual(REPORT_EXPERIMENTS);
     for (const e of r.experiments.experiments) {
-      expect(s).toContain(`<code>${e.name}</code><span class="sub">${esc(e.summary)}</span>`);
-      expect(s).toContain(esc(e.predictionText));
+      const card = new RegExp(`<article class="exp" id="exp-${e.name}">[\\s\\S]*?</article>`).exec(
+        s,
+      );
+      expect(card, e.name).not.toBeNull();
+      expect(card![0]).toContain(`<code>${e.name}</code> <span class="badge good">as predicted`);
+      expect(card![0]).toContain(`<span class="sub">${esc(e.summary)}</span>`);
+      expect(card![0]).toContain(`<h4>Prediction</h4><p>${esc(e.predictionText)}</p>`);
+      expect(card![0]).toContain(`<p class="why">${esc(e.explanation)}</p>`);
+      expect(card![0]).toContain(
+        `<details class="steps"><summary>The setup and its ${e.steps.length} socket calls`,
+      );
     }
+    // no raw dump of the result's objects
+    expect(s).not.toMatch(/established: \d|outcomes:|sourcePorts:/);
     const { matched, experiments } = r.experiments.summary;
     expect(s).toContain(`${matched} of ${experiments} experiments did what fourtuple predicted`);
     // the kernel's refusal of the same 4-tuple, by errno name with its meaning
@@ -77,11 +89,27 @@ describe('the report of real runs', () => {
     expect(r.max.stoppedBy.reason).toBe('wall');
     expect(r.max.stoppedBy.errno).toBe('EMFILE');
     expect(s).toContain(`<div class="v">${grouped(r.max.established)}</div>`);
-    expect(s).toContain(`Stopped: a wall: EMFILE at ${r.max.stoppedBy.syscall}`);
+    expect(s).toContain(
+      `<div class="callout"><span class="icon" aria-hidden="true">!</span><div><strong>Stopped by a wall: EMFILE at ${r.max.stoppedBy.syscall}</strong>`,
+    );
+    expect(html).toContain(
+      `<div class="s">stopped by a wall: EMFILE at ${r.max.stoppedBy.syscall}</div>`,
+    );
     expect(s.toLowerCase()).toContain(esc(wallMeaning('EMFILE')).toLowerCase());
     expect(s).toMatch(/Failed attempts in the whole run: <span class="errno"[^>]*>EMFILE<\/span>/);
     const charts = [...s.matchAll(/<canvas id="chart-(\w+)-\d+"/g)].map((m) => m[1]);
     expect(charts).toEqual(['connections', 'rate', 'memory', 'failures']);
+  });
+
+  it('practice: a run that reached the requested count is a success, in words that read', async () => {
+    const max = await runMax({ connections: 50, workers: 1, holdMs: 0 });
+    expect(max.stoppedBy.reason).toBe('target');
+    const page = renderReport(toReportInput({ ...r, max }));
+    expect(page).toContain(
+      '<div class="callout good"><span class="icon" aria-hidden="true">&#10003;</span><div><strong>Reached the requested count</strong>',
+    );
+    expect(page).toContain('<div class="s">reached the requested count</div>');
+    expect(page).not.toContain('stopped by reached');
   });
 
   it('machine: its kernel, and the limits with the binding one marked', () => {

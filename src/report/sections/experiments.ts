@@ -1,4 +1,9 @@
-/** The experiments section: each demo experiment, its prediction and what the kernel did. */
+/**
+ * The experiments section: one card per experiment, grouped by family. A card says what was
+ * predicted and what the kernel did in words, then why (the explanation); the setup and the
+ * socket calls are folded under <details>. Cards sit two abreast on a wide screen and one under the other on a
+ * narrow one, so nothing is cut off and there is no sideways scrolling.
+ */
 import { esc, grouped } from '../html.js';
 import type { DemoInput, ExperimentInput } from '../types.js';
 import { resultHtml, type Section } from './common.js';
@@ -8,7 +13,7 @@ type Outcomes = ExperimentInput['observed']['outcomes'];
 
 function optionChips(variant: ExperimentInput['variant']): string {
   const entries = Object.entries(variant);
-  if (!entries.length) return '<span class="muted">defaults</span>';
+  if (!entries.length) return '<span class="muted">default options</span>';
   return entries
     .map(([k, v]) =>
       typeof v === 'boolean'
@@ -21,38 +26,88 @@ function optionChips(variant: ExperimentInput['variant']): string {
 }
 
 function verdictBadge(r: ExperimentInput): string {
-  if (r.skipped !== undefined) {
-    return `<span class="badge neutral" title="${esc(r.skipped)}">skipped</span>`;
-  }
+  if (r.skipped !== undefined) return '<span class="badge neutral">skipped</span>';
   return r.matches
-    ? '<span class="badge good">matches</span>'
+    ? '<span class="badge good">as predicted</span>'
     : '<span class="badge bad">differs</span>';
 }
 
-/** "C1 ok, C2 EADDRNOTAVAIL; 1 established", as `fourtuple demo` prints it. */
-function outcomeLine(outcomes: Outcomes, established: number): string {
-  const parts = Object.entries(outcomes).map(([id, o]) => `${id} ${o}`);
-  return `${parts.join(', ')}${parts.length ? '; ' : ''}${grouped(established)} established`;
+/** "C1 ok, C2 connect EADDRNOTAVAIL; 1 established", the errno marked with its meaning. */
+function outcomeHtml(outcomes: Outcomes, established: number): string {
+  const parts = Object.entries(outcomes).map(([id, o]) => {
+    const m = /^(\w+) (E[A-Z0-9]+)$/.exec(o);
+    const what = m ? `${esc(m[1])} ${resultHtml(m[2]!)}` : resultHtml(o);
+    return `${esc(id)} ${what}`;
+  });
+  const n = `${grouped(established)} connection${established === 1 ? '' : 's'} established`;
+  return `${parts.join(', ')}${parts.length ? '; ' : ''}${n}`;
 }
 
-function experimentRow(r: ExperimentInput): string {
-  const steps = r.steps
+/** What the kernel did: the outcomes, and how they differ from the prediction when they do. */
+function observedHtml(r: ExperimentInput): string {
+  if (r.skipped !== undefined) return `<p>Not run: ${esc(r.skipped)}</p>`;
+  const got = `<p>${outcomeHtml(r.observed.outcomes, r.observed.established)}.</p>`;
+  return r.matches
+    ? got
+    : `${got}<p class="miss">Predicted instead: ${outcomeHtml(r.predicted.outcomes, r.predicted.established)}.</p>`;
+}
+
+/** The setup (who binds and listens where) and the socket calls, folded. */
+function stepsHtml(r: ExperimentInput): string {
+  if (!r.steps.length && !r.topology.length) return '';
+  const topology = r.topology.map((t) => `<li>${esc(t)}</li>`).join('');
+  const items = r.steps
     .map(
       (s) =>
-        `<li>${esc(s.socket)} ${esc(s.op)}${s.from ? ` ${esc(s.from)}` : ''}${s.to ? ` &rarr; ${esc(s.to)}` : ''}: ${resultHtml(s.result, s.meaning)}</li>`,
+        `<li>${esc(s.socket)} ${esc(s.op)}${s.from ? ` ${esc(s.from)}` : ''}${s.to ? ` &rarr; ${esc(s.to)}` : ''}${s.options?.length ? ` [${esc(s.options.join(', '))}]` : ''}: ${resultHtml(s.result, s.meaning)}${s.detail ? ` <span class="muted">(${esc(s.detail)})</span>` : ''}</li>`,
     )
     .join('');
-  const topology = r.topology.map((t) => `<div>${esc(t)}</div>`).join('');
-  const predicted = outcomeLine(r.predicted.outcomes, r.predicted.established);
-  const observed = outcomeLine(r.observed.outcomes, r.observed.established);
   return (
-    `<tr><th scope="row"><code>${esc(r.name)}</code><span class="sub">${esc(r.summary)}</span></th>` +
-    `<td>${verdictBadge(r)}</td>` +
-    `<td class="topo">${topology || '<span class="muted">-</span>'}</td>` +
-    `<td>${optionChips(r.variant)}</td>` +
-    `<td>${esc(r.predictionText)}<div class="muted">${esc(predicted)}</div></td>` +
-    `<td>${steps ? `<ol class="steps">${steps}</ol>` : ''}<div>${esc(observed)}</div></td></tr>`
+    `<details class="steps"><summary>The setup and its ${r.steps.length} socket calls</summary>` +
+    `${topology ? `<ul class="topo">${topology}</ul>` : ''}${items ? `<ol class="steps">${items}</ol>` : ''}</details>`
   );
+}
+
+/**
+ * One experiment. `sameWhyAs` names an earlier card of the family with the very same
+ * explanation: the card points at it rather than print the paragraph again.
+ */
+function experimentCard(r: ExperimentInput, sameWhyAs?: string): string {
+  return (
+    `<article class="exp" id="exp-${esc(r.name)}">` +
+    `<header><code>${esc(r.name)}</code> ${verdictBadge(r)}<span class="sub">${esc(r.summary)}</span></header>` +
+    `<div class="opts">${optionChips(r.variant)}</div>` +
+    `<div class="pair"><div><h4>Prediction</h4><p>${esc(r.predictionText)}</p></div>` +
+    `<div><h4>What the kernel did</h4>${observedHtml(r)}</div></div>` +
+    (sameWhyAs
+      ? `<h4>Why</h4><p class="why muted">As for <a href="#exp-${esc(sameWhyAs)}"><code>${esc(sameWhyAs)}</code></a>.</p>`
+      : `<h4>Why</h4><p class="why">${esc(r.explanation)}</p>`) +
+    stepsHtml(r) +
+    '</article>'
+  );
+}
+
+/** The cards, under one heading per family of experiments (diff-port and its variants). */
+function families(rows: readonly ExperimentInput[]): string {
+  const byFamily = new Map<string, ExperimentInput[]>();
+  for (const r of rows) {
+    const family = r.of ?? r.name;
+    byFamily.set(family, [...(byFamily.get(family) ?? []), r]);
+  }
+  return [...byFamily]
+    .map(([family, runs]) => {
+      const firstWith = new Map<string, string>();
+      const cards = runs.map((r) => {
+        const first = firstWith.get(r.explanation);
+        if (first === undefined) firstWith.set(r.explanation, r.name);
+        return experimentCard(r, first);
+      });
+      return (
+        `<h4 class="family"><code>${esc(family)}</code>${runs.length > 1 ? ` <span class="muted">${runs.length} variants</span>` : ''}</h4>` +
+        `<div class="exps">${cards.join('')}</div>`
+      );
+    })
+    .join('');
 }
 
 export function experimentsSection(demo: DemoInput): Section {
@@ -68,8 +123,10 @@ export function experimentsSection(demo: DemoInput): Section {
   const grids = agreement + portGrids(records);
   const rows = records.filter((r) => r.of !== 'exhausted-bind');
   const html =
-    `<p class="intro">${esc(intro)}</p>${grids}${grids ? `<h3>Every experiment${rows.length < records.length ? ' (the bind matrix is the grid above)' : ''}</h3>` : ''}<div class="table-wrap"><table class="experiments">` +
-    '<thead><tr><th>experiment</th><th>verdict</th><th>topology</th><th>options</th><th>prediction</th><th>what the kernel did</th></tr></thead>' +
-    `<tbody>${rows.map(experimentRow).join('')}</tbody></table></div>`;
+    `<p class="intro">${esc(intro)}</p>${grids}` +
+    (grids
+      ? `<h3>Every experiment${rows.length < records.length ? ' (the bind matrix is the grid above)' : ''}</h3>`
+      : '') +
+    families(rows);
   return { id: 'experiments', title: 'Experiments', html, charts: [] };
 }

@@ -1,5 +1,7 @@
 /** The limits of this machine, as `fourtuple limits` read and predicted them: one table. */
-import { bytes, esc, grouped, groupedHtml } from '../html.js';
+
+import { formatBytes } from '../../units.js';
+import { esc, grouped, groupedHtml } from '../html.js';
 import type { LimitsInput } from '../types.js';
 
 function limitRow(limits: LimitsInput, l: LimitsInput['limits'][number]): string {
@@ -11,15 +13,15 @@ function limitRow(limits: LimitsInput, l: LimitsInput['limits'][number]): string
     (l.applies ? '' : ' <span class="badge neutral">does not bind</span>');
   return (
     `<tr${binding || wall ? ' class="hl-warn"' : ''}><th scope="row"><code>${esc(l.name)}</code>${badges}${l.note ? `<span class="sub">${esc(l.note)}</span>` : ''}</th>` +
-    `<td class="num">${/^\d+$/.test(l.value) ? groupedHtml(l.value) : esc(l.value)}</td>` +
-    `<td class="num">${l.ceiling === null ? '<span class="muted">-</span>' : groupedHtml(l.ceiling)}</td>` +
-    `<td>${esc(l.scope)}</td><td>${l.raise ? `<code>${esc(l.raise)}</code>` : ''}</td></tr>`
+    `<td class="num" data-label="value">${/^\d+$/.test(l.value) ? groupedHtml(l.value) : esc(l.value)}</td>` +
+    `<td class="num" data-label="connections it allows">${l.ceiling === null ? '<span class="muted">-</span>' : groupedHtml(l.ceiling)}</td>` +
+    `<td data-label="scope">${esc(l.scope)}</td><td data-label="how to raise it">${l.raise ? `<code>${esc(l.raise)}</code>` : ''}</td></tr>`
   );
 }
 
 function measuredHtml(m: LimitsInput['measured']): string {
   if (!m) return '';
-  return `<p>Measured cost of one established loopback connection (both ends, over ${grouped(m.connections)} connections): kernel <strong>${bytes(m.kernelBytesPerConnection)}</strong>, fourtuple's process <strong>${bytes(m.userBytesPerConnection)}</strong>.</p>`;
+  return `<p>Measured cost of one established loopback connection (both ends, over ${grouped(m.connections)} connections): kernel <strong>${formatBytes(m.kernelBytesPerConnection)}</strong>, fourtuple's process <strong>${formatBytes(m.userBytesPerConnection)}</strong>.</p>`;
 }
 
 /** The answer, what one connection costs, and every limit with the command that raises it. */

@@ -1,5 +1,6 @@
 /** The machine section: what the results ran on, and its limits when they were read. */
-import { bytes } from '../html.js';
+
+import { formatBytes } from '../../units.js';
 import type { LimitsInput, MachineInfo } from '../types.js';
 import { card, type Section } from './common.js';
 import { limitsHtml } from './limits.js';
@@ -20,9 +21,9 @@ function machineFacts(machine: MachineInfo): string {
   if (machine.memoryBytes !== undefined) {
     const available =
       machine.memoryAvailableBytes !== undefined
-        ? ` (${bytes(machine.memoryAvailableBytes)} available)`
+        ? ` (${formatBytes(machine.memoryAvailableBytes)} available)`
         : '';
-    rows.push(['memory', `${bytes(machine.memoryBytes)}${available}`]);
+    rows.push(['memory', `${formatBytes(machine.memoryBytes)}${available}`]);
   }
   if (machine.node) rows.push(['Node.js', machine.node]);
   if (machine.fourtuple) rows.push(['fourtuple', machine.fourtuple]);

@@ -4,8 +4,9 @@
  * samples as a table for readers without JavaScript.
  */
 import { errnoMeaning } from '../../sockets/errno.js';
+import { formatBytes } from '../../units.js';
 import type { ChartSeries, ChartSpec } from '../charts.js';
-import { bytes, grouped, toNum } from '../html.js';
+import { grouped, toNum } from '../html.js';
 import type { LimitsInput, MaxInput, MaxSampleInput } from '../types.js';
 import { chartId, errnoHtml, figure } from './common.js';
 
@@ -79,7 +80,7 @@ export function connectionsChart(
       style: 'limit' as const,
     })),
     {
-      label: `stopped: ${stopHead}`,
+      label: stopHead,
       data: [{ x: secs(peak), y: peak.established }],
       color: '--warn',
       style: 'marker',
@@ -183,8 +184,8 @@ export function seriesTable(series: Series, slab0: number, errnos: readonly stri
       return (
         `<tr><td class="num">${secs(s).toFixed(1)}</td><td class="num">${grouped(s.established)}</td>` +
         `<td class="num">${grouped(Math.round(s.rate))}</td>` +
-        `<td class="num">${bytes(Math.max(0, s.slabBytes - slab0))}</td>` +
-        `<td class="num">${bytes(s.rssBytes)}</td><td>${fails}</td></tr>`
+        `<td class="num">${formatBytes(Math.max(0, s.slabBytes - slab0))}</td>` +
+        `<td class="num">${formatBytes(s.rssBytes)}</td><td>${fails}</td></tr>`
       );
     });
   return (

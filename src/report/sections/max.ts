@@ -1,7 +1,8 @@
 /** The practice section: one `max` run, what it held, what stopped it, and its time series. */
 import { showBytes } from '../../scale/probe.js';
 import { wallMeaning } from '../../sockets/errno.js';
-import { bytes, duration, esc, grouped } from '../html.js';
+import { formatBytes } from '../../units.js';
+import { duration, esc, grouped } from '../html.js';
 import type { LimitsInput, MaxInput } from '../types.js';
 import { card, errnoHtml, type Section } from './common.js';
 import {
@@ -14,36 +15,42 @@ import {
   seriesTable,
 } from './max-charts.js';
 
-/** src/scale's stop reasons in words. */
+/**
+ * src/scale's stop reasons as what the ramp did, each a clause that reads on its own ("Reached
+ * the requested count") and after a count ("1,000 held: stopped by a wall").
+ */
 const STOP_WORDS: Readonly<Record<MaxInput['stoppedBy']['reason'], string>> = {
   target: 'reached the requested count',
   duration: 'ran out of time (--duration)',
-  'memory-guard': 'the memory guard (memory free for sockets reached the floor)',
-  wall: 'a wall',
-  interrupted: 'interrupted',
-  'worker-crash': 'a worker process crashed',
-  capacity: 'the planned capacity was full',
+  'memory-guard': 'stopped by the memory guard (memory free for sockets reached the floor)',
+  wall: 'stopped by a wall',
+  interrupted: 'was interrupted',
+  'worker-crash': 'stopped when a worker process crashed',
+  capacity: 'filled the planned capacity',
 };
 
-/** Why the ramp stopped, in a few words: "a wall: EMFILE at socket". */
+/** How the ramp ended, as a clause: "stopped by a wall: EMFILE at socket". */
 export function stopWords(stop: MaxInput['stoppedBy']): string {
   const what = [stop.errno, stop.syscall ? `at ${stop.syscall}` : undefined]
     .filter(Boolean)
     .join(' ');
-  // a server's wall is named as such; a client's reads as before ("a wall: EMFILE at socket")
+  // a server's wall is named as such; a client's reads "stopped by a wall: EMFILE at socket"
   const words =
     stop.reason === 'wall' && stop.side === 'server'
-      ? "the server's wall"
-      : (STOP_WORDS[stop.reason] ?? stop.reason);
+      ? "stopped by the server's wall"
+      : (STOP_WORDS[stop.reason] ?? `stopped: ${stop.reason}`);
   return what ? `${words}: ${what}` : words;
 }
 
+/** The ramp's end: a success when it reached the requested count, a warning otherwise. */
 function callout(stop: MaxInput['stoppedBy']): string {
   const meaning = stop.errno ? wallMeaning(stop.errno) : '';
   const detail = [stop.detail, meaning.charAt(0).toUpperCase() + meaning.slice(1)]
     .filter(Boolean)
     .join('. ');
-  return `<div class="callout"><span class="icon" aria-hidden="true">!</span><div><strong>Stopped: ${esc(stopWords(stop))}</strong>${detail ? `<span>${esc(detail)}</span>` : ''}</div></div>`;
+  const words = stopWords(stop);
+  const good = stop.reason === 'target';
+  return `<div class="callout${good ? ' good' : ''}"><span class="icon" aria-hidden="true">${good ? '&#10003;' : '!'}</span><div><strong>${esc(words.charAt(0).toUpperCase() + words.slice(1))}</strong>${detail ? `<span>${esc(detail)}</span>` : ''}</div></div>`;
 }
 
 function practiceCards(max: MaxInput): string {
@@ -75,8 +82,8 @@ function practiceCards(max: MaxInput): string {
     ),
     card(
       'memory per connection',
-      bytes(mem.totalBytesPerConnection),
-      `kernel ${bytes(mem.kernelBytesPerConnection)} + processes ${bytes(mem.processRssBytesPerConnection)}`,
+      formatBytes(mem.totalBytesPerConnection),
+      `kernel ${formatBytes(mem.kernelBytesPerConnection)} + processes ${formatBytes(mem.processRssBytesPerConnection)}`,
     ),
     card('worker processes', grouped(max.workers)),
   ].join('')}</div>`;

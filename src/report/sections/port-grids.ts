@@ -64,9 +64,33 @@ function bindMatrix(records: readonly ExperimentInput[], via: string): string {
       : "the namespace's net.ipv4.ip_local_port_range set to one port";
   return (
     `<h3>The bind matrix: bind(ip, 0) twice in a one-port world (${esc(how)})</h3>` +
-    `<p>${shared} of ${runs.length} second binds share the one port; the rest fail with EADDRINUSE. ${LEGEND} Hover a cell for the kernel rule that decided it.</p>` +
+    `<p>${shared} of ${runs.length} second binds share the one port; the rest fail with EADDRINUSE. ${LEGEND} The rule behind each cell is written out after the matrices.</p>` +
     `<div class="table-wrap"><table class="experiments">${head(['second socket (B2)'], columns, 'first (B1) \\ second')}<tbody>${rows.join('')}</tbody></table></div>`
   );
+}
+
+/**
+ * The bind matrix's predictions and the kernel rules behind them, in words: one entry per
+ * distinct rule, naming its cells (a tooltip is no place for the only copy of the explanation).
+ */
+function bindRules(records: readonly ExperimentInput[]): string {
+  const groups = new Map<string, { r: ExperimentInput; cells: Set<string> }>();
+  for (const r of records.filter((x) => x.of === 'exhausted-bind')) {
+    const ra = r.variant.reuseaddr as boolean[];
+    const rp = r.variant.reuseport as boolean[];
+    const key = `${r.predictionText}\n${r.explanation}`;
+    const g = groups.get(key) ?? { r, cells: new Set<string>() };
+    g.cells.add(
+      `B1 ${LABEL[codeOf(ra[0], rp[0])]} / B2 ${LABEL[codeOf(ra[1], rp[1])]} (ip_autobind_reuse=${r.variant.autobindReuse})`,
+    );
+    groups.set(key, g);
+  }
+  if (!groups.size) return '';
+  const items = [...groups.values()].map(
+    ({ r, cells }) =>
+      `<li><p><strong>Predicted: ${esc(r.predictionText)}</strong> <span class="muted">in ${cells.size} cell${cells.size === 1 ? '' : 's'}: ${esc([...cells].join(', '))}</span></p><p class="why">${esc(r.explanation)}</p></li>`,
+  );
+  return `<h4>The rules behind the cells</h4><ul class="rules">${items.join('')}</ul>`;
 }
 
 /** Whether the per-socket bind matrix saw what the namespace's did, cell by cell. */
@@ -110,6 +134,7 @@ export function portGrids(records: readonly ExperimentInput[]): string {
     bindMatrix(records, 'sysctl'),
     bindMatrix(records, 'socket'),
     agreement(records),
+    bindRules(records),
     orderGrid(records),
   ].join('');
 }
