@@ -161,7 +161,7 @@ for (let i = 0; i < 3; i++) {
   const f = runFourtuple(rateN);
   ftRuns.push(f.rate.meanPerSec);
   log(
-    `fourtuple max ${rateN}: ${f.established} in ${f.timing.rampMs} ms = ${f.rate.meanPerSec}/s (median of seconds ${f.rate.medianPerSec}/s)`,
+    `fourtuple max ${rateN}: ${f.established} in ${f.timing.rampMs} ms = ${f.rate.meanPerSec}/s (median of 250 ms intervals ${f.rate.medianPerSec}/s, peak ${f.rate.peakPerSec}/s)`,
   );
 }
 result.benchmarks.rate = {
