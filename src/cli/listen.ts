@@ -3,7 +3,7 @@ import { descriptorBudget, type ListenerEvent, startListener } from '../endpoint
 import {
   autoListenerWorkers,
   type GroupEvent,
-  type ListenerGroup,
+  type ListenerGroupOptions,
   startListenerGroup,
 } from '../endpoints/listener-group.js';
 import { ephemeralPortRange } from '../limits/procfs.js';
@@ -41,9 +41,20 @@ export function formatGroupEvent(e: GroupEvent): string {
   }
 }
 
-/** The group's counts when it stopped, summed and by process: what each one accepted and dropped. */
-function stoppedEvent(group: ListenerGroup) {
-  return {
+/**
+ * `--workers`: the group's events as they come, then its counts when it stopped, summed and by
+ * process (what each one accepted and dropped). Exit 1 when one of its processes died.
+ */
+async function listenGroup(
+  options: ListenerGroupOptions,
+  json: boolean | undefined,
+  out: NodeJS.WritableStream,
+): Promise<number> {
+  const group = await startListenerGroup(options, (e) => {
+    out.write(`${json ? toJson(e) : formatGroupEvent(e)}\n`);
+  });
+  const end = await group.closed;
+  const stopped = {
     event: 'stopped' as const,
     ...group.stats(),
     workers: group.perWorker().map((s, worker) => ({
@@ -53,6 +64,13 @@ function stoppedEvent(group: ListenerGroup) {
       dropped: s.dropped,
     })),
   };
+  const byWorker = stopped.workers.map(
+    (w) =>
+      `worker ${w.worker}: ${groupDigits(w.accepted)} accepted, ${groupDigits(w.dropped)} dropped`,
+  );
+  const text = `stopped: ${groupDigits(stopped.accepted)} accepted, ${groupDigits(stopped.dropped)} dropped at a descriptor limit, over ${options.workers} processes (${byWorker.join('; ')})`;
+  out.write(`${json ? toJson(stopped) : text}\n`);
+  return end.died ? 1 : 0;
 }
 
 export const listenCommand = defineCommand({
@@ -110,48 +128,26 @@ dies the others are stopped and the exit code is 1.`,
     const print = (e: ListenerEvent): void => {
       io.stdout.write(`${values.json ? toJson(e) : formatListenerEvent(e)}\n`);
     };
+    const options = {
+      host: values.host,
+      port: values.port,
+      backlog: values.backlog,
+      reuseaddr: values.reuseaddr,
+      ...(values.tag !== undefined ? { tag: values.tag } : {}),
+      ...(netnsPath ? { netnsPath } : {}),
+      signal,
+    };
     if (values.workers !== undefined) {
-      const printGroup = (e: GroupEvent): void => {
-        io.stdout.write(`${values.json ? toJson(e) : formatGroupEvent(e)}\n`);
-      };
       const workers =
         values.workers === 'auto' ? autoListenerWorkers(descriptorBudget()) : values.workers;
-      const group = await startListenerGroup(
-        {
-          host: values.host,
-          port: values.port,
-          backlog: values.backlog,
-          reuseaddr: values.reuseaddr,
-          ...(values.tag !== undefined ? { tag: values.tag } : {}),
-          ...(netnsPath ? { netnsPath } : {}),
-          workers,
-          signal,
-        },
-        printGroup,
-      );
-      const end = await group.closed;
-      const stopped = stoppedEvent(group);
-      io.stdout.write(
-        `${
-          values.json
-            ? toJson(stopped)
-            : `stopped: ${groupDigits(stopped.accepted)} accepted, ${groupDigits(stopped.dropped)} dropped at a descriptor limit, over ${workers} processes (${stopped.workers.map((w) => `worker ${w.worker}: ${groupDigits(w.accepted)} accepted, ${groupDigits(w.dropped)} dropped`).join('; ')})`
-        }\n`,
-      );
-      return end.died ? 1 : 0;
+      return listenGroup({ ...options, workers }, values.json, io.stdout);
     }
     const listener = await startListener(
       {
-        host: values.host,
-        port: values.port,
-        backlog: values.backlog,
-        reuseaddr: values.reuseaddr,
+        ...options,
         reuseport: values.reuseport,
-        ...(values.tag !== undefined ? { tag: values.tag } : {}),
-        ...(netnsPath ? { netnsPath } : {}),
         // below the descriptor limit, so running out is logged ('drop') rather than silent
         maxConnections: descriptorBudget(),
-        signal,
       },
       print,
     );

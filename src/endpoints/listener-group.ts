@@ -11,7 +11,12 @@ import { builtEntry } from '../_entry.js';
 import { FourtupleError, SyscallError } from '../errors.js';
 import { ephemeralPortRange } from '../limits/procfs.js';
 import { type ErrnoCode, errnoMeaning } from '../sockets/errno.js';
-import type { ListenerEvent, ListenerOptions, ListenerStats } from './listener.js';
+import {
+  emptyListenerStats,
+  type ListenerEvent,
+  type ListenerOptions,
+  type ListenerStats,
+} from './listener.js';
 
 /** What every process of the group is given: the listener's options that cross a process. */
 export type GroupListenerOptions = Pick<
@@ -92,16 +97,6 @@ export function autoListenerWorkers(budget: number, ports = ephemeralPortRange()
   return Math.max(2, Math.ceil((ports * 1.25) / Math.max(1, budget)));
 }
 
-const emptyStats = (): ListenerStats => ({
-  accepted: 0,
-  open: 0,
-  bytesIn: 0,
-  bytesOut: 0,
-  resets: 0,
-  acceptErrors: 0,
-  dropped: 0,
-});
-
 /** The error a process failed to start with, rebuilt here (a failed bind: EADDRINUSE...). */
 function startError(e: Extract<FromListenerWorker, { type: 'failed' }>['error']): Error {
   if (e.name === 'SyscallError' && e.code && e.syscall) {
@@ -146,7 +141,7 @@ export async function startListenerGroup(
     const proc: Proc = {
       child,
       pid,
-      stats: emptyStats(),
+      stats: emptyListenerStats(),
       // 'close': the process exited and its channel is drained (every event was read)
       exited: new Promise((resolve) =>
         child.once('close', (code, sig) => resolve({ worker, pid, code, signal: sig })),
@@ -238,7 +233,7 @@ export async function startListenerGroup(
   if (signal?.aborted) void close();
 
   const sum = (): ListenerStats => {
-    const total = emptyStats();
+    const total = emptyListenerStats();
     for (const p of procs) {
       for (const k of Object.keys(total) as (keyof ListenerStats)[]) total[k] += p.stats[k];
     }

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Child, killAll, spawnCli } from '../helpers/child.js';
-import { fdCount, until } from '../helpers/procs.js';
+import { fdCount, pidExists, until } from '../helpers/procs.js';
 
 afterEach(async () => {
   await killAll();
@@ -13,15 +13,6 @@ afterEach(async () => {
 
 type Ev = Record<string, unknown>;
 const ofKind = (c: Child, kind: string): Ev[] => c.events().filter((e) => e.event === kind);
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('listen --workers: one listener that holds what max can open', () => {
   it('max --target: 30,000 connections to one `listen --workers 3`, all accepted and alive, none dropped', async () => {
@@ -80,7 +71,7 @@ describe('listen --workers: one listener that holds what max can open', () => {
     expect(stopped).toMatchObject({ accepted: N, open: 0, dropped: 0, acceptErrors: 0 });
     expect((stopped.workers as Ev[]).map((w) => w.accepted)).toEqual(byWorker);
     expect(ofKind(l, 'drop')).toEqual([]);
-    expect(pids.filter(alive)).toEqual([]);
+    expect(pids.filter(pidExists)).toEqual([]);
     console.log(
       `listen --workers 3: ${N} from max (ramp ${(r.timing as Ev).rampMs} ms, ${(r.rate as Ev).meanPerSec}/s), by worker ${byWorker.join(' / ')}, descriptors ${fds.join(' / ')}`,
     );

@@ -7,7 +7,7 @@ import net from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Child, killAll, spawnChild, spawnCli } from '../helpers/child.js';
 import { BIN, cliProcess } from '../helpers/cli.js';
-import { until } from '../helpers/procs.js';
+import { pidExists, until } from '../helpers/procs.js';
 
 type Ev = Record<string, unknown>;
 const ofKind = (c: Child, kind: string): Ev[] => c.events().filter((e) => e.event === kind);
@@ -23,15 +23,6 @@ afterEach(async () => {
   for (const s of sockets.splice(0)) s.resetAndDestroy();
   await killAll();
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** `listen --workers N --port 0 --json`, once every process listens: its port and pids. */
 async function group(workers: number, child?: Child) {
@@ -79,7 +70,7 @@ describe('listen --workers', () => {
       [2, 3, `127.0.0.1:${port}`],
     ]);
     expect(new Set(pids).size).toBe(3);
-    for (const pid of pids) expect(alive(pid)).toBe(true);
+    for (const pid of pids) expect(pidExists(pid)).toBe(true);
     // each connection has its own source port: the kernel hashes the 4-tuple to one process
     const echoes = await Promise.all(Array.from({ length: 30 }, () => echo(port)));
     expect(new Set(echoes.map((e) => e.echo))).toEqual(new Set([`127.0.0.1:${port}:hi`]));
@@ -97,7 +88,7 @@ describe('listen --workers', () => {
     l.proc.kill('SIGTERM');
     expect(await l.exited).toEqual({ code: 143, signal: null });
     expect(Date.now() - t0).toBeLessThan(5000);
-    expect(pids.filter(alive)).toEqual([]);
+    expect(pids.filter(pidExists)).toEqual([]);
     expect(await Promise.all(peers.map((p) => p.end))).toEqual(Array(9).fill('ECONNRESET'));
     // the counts, summed and by process, after the last close
     const stopped = ofKind(l, 'stopped');
@@ -118,7 +109,7 @@ describe('listen --workers', () => {
     expect(await l.exited).toEqual({ code: 130, signal: null });
     expect(await peer.end).toBe('ECONNRESET');
     expect(ofKind(l, 'worker-exit')).toEqual([]);
-    expect(pids.filter(alive)).toEqual([]);
+    expect(pids.filter(pidExists)).toEqual([]);
   });
 
   it('a process SIGKILLed: the parent says which, stops the others and exits 1', async () => {
@@ -128,7 +119,7 @@ describe('listen --workers', () => {
     expect(ofKind(l, 'worker-exit')).toEqual([
       { event: 'worker-exit', worker: 1, pid: pids[1], code: null, signal: 'SIGKILL' },
     ]);
-    expect(pids.filter(alive)).toEqual([]);
+    expect(pids.filter(pidExists)).toEqual([]);
   });
 
   it('a process at its descriptor limit says so: drop events with its index, and the count in "stopped"', async () => {
