@@ -42,7 +42,9 @@ process.on('message', (m: ToListenerWorker) => {
   // below the descriptor limit, so running out is reported ('drop') rather than silent
   const budget = descriptorBudget();
   startListener({ ...m.options, reuseport: true, maxConnections: budget }, (event) =>
-    send({ type: 'event', event, stats: listener?.stats }),
+    // after the listener's own handler is done with the counts (a data event comes before the
+    // echo's bytes are counted): each event carries the counts that include it
+    queueMicrotask(() => send({ type: 'event', event, stats: listener?.stats })),
   ).then(
     (l) => {
       listener = l;

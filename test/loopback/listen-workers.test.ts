@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type GroupEvent, startListenerGroup } from '../../src/endpoints/listener-group.js';
 import { type Child, killAll, spawnChild, spawnCli } from '../helpers/child.js';
 import { BIN, cliProcess } from '../helpers/cli.js';
 import { pidExists, until } from '../helpers/procs.js';
@@ -169,6 +170,28 @@ describe('listen --workers', () => {
     } finally {
       holder.close();
     }
+  });
+
+  it("the library: startListenerGroup sums its processes' counts and stops them all when its signal aborts", async () => {
+    const ac = new AbortController();
+    const events: GroupEvent[] = [];
+    const g = await startListenerGroup(
+      { host: '127.0.0.1', port: 0, workers: 2, tag: 'G', signal: ac.signal },
+      (e) => events.push(e),
+    );
+    expect(g.pids).toHaveLength(2);
+    expect(g.local).toBe(`127.0.0.1:${g.port}`);
+    const peers = await Promise.all(Array.from({ length: 8 }, () => echo(g.port)));
+    expect(new Set(peers.map((p) => p.echo))).toEqual(new Set(['G:hi']));
+    await until('8 echoes counted', () => g.stats().bytesOut === 8 * 'G:hi'.length);
+    expect(g.stats()).toMatchObject({ accepted: 8, open: 8, bytesIn: 16, dropped: 0 });
+    const per = g.perWorker();
+    expect(per[0]!.accepted + per[1]!.accepted).toBe(8);
+    ac.abort();
+    expect(await g.closed).toEqual({});
+    expect(g.pids.filter(pidExists)).toEqual([]);
+    expect(g.stats().open).toBe(0);
+    expect(events.filter((e) => e.event === 'close')).toHaveLength(8);
   });
 
   it.each([
