@@ -250,7 +250,7 @@ async function compare(n) {
     const f = await runFourtuple(n);
     ftRuns.push(f);
     log(
-      `fourtuple max ${n}: ${f.established} held after ${f.bench.wallToNMs} ms = ${f.bench.perSecWallClock}/s by the wall clock (${f.rate.meanPerSec}/s ramp only; start-up ${f.timing.startupMs} ms, ramp ${f.timing.rampMs} ms, verify ${f.timing.verifyMs} ms, teardown ${f.timing.teardownMs} ms)`,
+      `fourtuple max ${n}: ${f.established} held after ${f.bench.wallToNMs} ms = ${f.bench.perSecWallClock}/s by the wall clock (${f.rate.meanPerSec}/s ramp only, peak ${f.rate.peakPerSec}/s over 250 ms; start-up ${f.timing.startupMs} ms, ramp ${f.timing.rampMs} ms, verify ${f.timing.verifyMs} ms, teardown ${f.timing.teardownMs} ms)`,
     );
   }
   const med = (runs, get) => median(runs.map(get));

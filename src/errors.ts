@@ -29,7 +29,7 @@ export const ERROR_CODES = {
   FOURTUPLE_LAB_IN_USE:
     "a process is inside one of the lab's namespaces, so it was left as it is (see --force)",
   FOURTUPLE_CLEANUP: 'some leftovers of a crashed run could not be removed',
-  FOURTUPLE_NO_WORKER: 'a worker process for `max` could not be started',
+  FOURTUPLE_NO_WORKER: 'a worker process (`max`, `listen --workers`) could not be built or started',
   FOURTUPLE_BARRIER:
     'a cluster agent did not get the common start (coordinator unreachable, refused, timed out)',
   FOURTUPLE_MEASURE_UNREADABLE: 'the memory or socket counters in /proc could not be read',

@@ -1,18 +1,23 @@
 /** fourtuple's library: every capability the CLI offers, as functions that return data. */
 
 export {
+  autoListenerWorkers,
   type Endpoint,
+  type GroupEvent,
   type HeartbeatEvent,
   type HeartbeatOptions,
   type HeartbeatResult,
   heartbeat,
   type Listener,
   type ListenerEvent,
+  type ListenerGroup,
+  type ListenerGroupOptions,
   type ListenerOptions,
   type OpenConnection,
   type OpenOptions,
   openConnection,
   startListener,
+  startListenerGroup,
 } from './endpoints/index.js';
 export * from './errors.js';
 export {

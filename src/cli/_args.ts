@@ -15,12 +15,14 @@ export function showBound(v: bigint): string {
 export interface IntRange {
   min: bigint;
   max: bigint;
+  /** a word also accepted (auto), named in the message */
+  or?: string;
 }
 
 /** Parses a decimal integer (digits only; 1e3 and 0x10 are refused) within [min, max]. */
 export function parseBigIntFlag(flag: string, text: string, range: IntRange): bigint {
   const t = text.trim().replaceAll('_', '');
-  const describe = `--${flag} must be an integer from ${showBound(range.min)} to ${showBound(range.max)}`;
+  const describe = `--${flag} must be an integer from ${showBound(range.min)} to ${showBound(range.max)}${range.or ? `, or ${range.or}` : ''}`;
   if (!/^-?\d+$/.test(t) || t.length > 200)
     throw new UsageError(`${describe} (got "${text}")`, flag);
   const v = BigInt(t);

@@ -224,7 +224,11 @@ export function parseValue(
     case 'int':
       if (o.auto && text === 'auto') return 'auto';
       return Number(
-        parseBigIntFlag(flag, text, { min: BigInt(o.min), max: BigInt(maxOf(o, before)) }),
+        parseBigIntFlag(flag, text, {
+          min: BigInt(o.min),
+          max: BigInt(maxOf(o, before)),
+          ...(o.auto ? { or: 'auto' } : {}),
+        }),
       );
     case 'bigint':
       return parseBigIntFlag(flag, text, o);

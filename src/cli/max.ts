@@ -247,7 +247,8 @@ then --connections N and --rate R are required.`,
     'json-stream': {
       type: 'boolean',
       field: false,
-      description: 'one JSON progress line per second on stdout, then the result',
+      description:
+        'one JSON progress line per sample on stdout (every 250 ms during the ramp, every second in the hold), then the result',
     },
     ...REPORT_OPTION,
     ...ALLOW_REMOTE_OPTION,

@@ -62,6 +62,11 @@ export interface ListenerStats {
   dropped: number;
 }
 
+/** Counts of a listener that has accepted nothing yet. */
+export function emptyListenerStats(): ListenerStats {
+  return { accepted: 0, open: 0, bytesIn: 0, bytesOut: 0, resets: 0, acceptErrors: 0, dropped: 0 };
+}
+
 /**
  * The connections this process can still hold: RLIMIT_NOFILE's soft limit, less the descriptors
  * open now and a reserve of `reserve` for everything else (at least 1).
@@ -129,15 +134,7 @@ export async function startListener(
   const local = formatSockAddr(localAddr);
   const tag = options.tag ?? local;
   const prefix = Buffer.from(`${tag}:`);
-  const stats: ListenerStats = {
-    accepted: 0,
-    open: 0,
-    bytesIn: 0,
-    bytesOut: 0,
-    resets: 0,
-    acceptErrors: 0,
-    dropped: 0,
-  };
+  const stats = emptyListenerStats();
   const sockets = new Set<net.Socket>();
   let closing: Promise<void> | undefined;
 

@@ -91,7 +91,7 @@ export async function runMax(
   );
   const sampler = new Sampler(state, pool, {
     floorBytes,
-    sampleMs: options.sampleMs ?? 1000,
+    sampleMs: options.sampleMs ?? 250,
     target: plan.connections,
     memAvailableBytes: machine.mem.availableBytes,
     onProgress,
@@ -256,7 +256,10 @@ async function startAndRamp(run: Run): Promise<{ startupMs: number; rampMs: numb
   r.close();
   const startupMs = Math.round(rampStart - tStart);
   await r.done;
-  const rampMs = Math.round(performance.now() - rampStart);
+  // The ramp's last sample is its end: its time and count are the ramp's, so the mean rate
+  // (count / time) is read from the same series as the peak and cannot exceed it.
+  const end = sampler.sample();
+  const rampMs = end.t;
   const peak = measurePeak(run, rampMs);
   if (!state.stopped) {
     state.stop(
@@ -267,7 +270,6 @@ async function startAndRamp(run: Run): Promise<{ startupMs: number; rampMs: numb
           : { reason: 'capacity', detail: 'the workers could not hold more' },
     );
   }
-  sampler.sample();
   return { startupMs, rampMs, peak };
 }
 

@@ -5,9 +5,7 @@
  * wait on it ends with `undefined` at once.
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { FourtupleError } from '../errors.js';
+import { builtEntry } from '../_entry.js';
 import { readProcSize } from './_proc.js';
 import { type EngineStats, emptyStats, type Wall } from './engine.js';
 import type { FromWorker, ToWorker } from './messages.js';
@@ -32,18 +30,6 @@ export interface WorkerHandle {
 
 type Answer<T extends FromWorker['type']> = Extract<FromWorker, { type: T }>;
 
-/** Where the worker's compiled entry is: beside this file in dist/, or dist/ from the tests. */
-function workerEntry(): string {
-  const sibling = fileURLToPath(new URL('./worker.js', import.meta.url));
-  if (existsSync(sibling)) return sibling;
-  const dist = fileURLToPath(new URL('../../dist/scale/worker.js', import.meta.url));
-  if (existsSync(dist)) return dist;
-  throw new FourtupleError(
-    'FOURTUPLE_NO_WORKER',
-    `worker entry not found (looked for ${sibling}); run npm run build`,
-  );
-}
-
 function addFailures(into: Record<string, number>, from: Record<string, number>): void {
   for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
 }
@@ -64,7 +50,7 @@ export class WorkerPool {
   }
 
   spawn(): WorkerHandle {
-    const child = fork(workerEntry(), [], {
+    const child = fork(builtEntry(import.meta.url, 'scale/worker.js'), [], {
       // Lean workers: their base memory counts in every connection's cost.
       execArgv: ['--max-semi-space-size=1', '--single-threaded'],
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],

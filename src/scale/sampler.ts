@@ -1,17 +1,21 @@
 /**
- * The sampler of a `max` run: every `sampleMs` it sums the workers' counts, reads memory, adds
- * a point to the series (during the ramp and the hold) and reports progress; and it guards
- * memory, reading the memory free for sockets every 250 ms during the ramp and stopping the run below the
- * floor.
+ * The sampler of a `max` run: every `sampleMs` during the ramp (250 ms by default, so a 2 s
+ * ramp draws 8 points) and every second during the hold, it sums the workers' counts, reads
+ * memory, adds a point to the series and reports progress; and it guards memory, reading
+ * the memory free for sockets every 250 ms during the ramp and stopping the run below the floor. Its series is
+ * the one the rates are read from (rates.ts).
  */
 import { formatBytes } from '../units.js';
 import { readMem } from './_proc.js';
 import type { WorkerPool } from './pool.js';
+import { addSample, seriesRates } from './rates.js';
 import type { RunState } from './run-state.js';
 import type { Progress, Sample } from './types.js';
 
 /** how often the memory guard reads memory during the ramp */
 const GUARD_MS = 250;
+/** the hold is flat: a point a second is enough, and keeps an hour's series short */
+const HOLD_SAMPLE_MS = 1000;
 
 export class Sampler {
   readonly series: Sample[] = [];
@@ -38,7 +42,12 @@ export class Sampler {
   start(): void {
     this.rampStart = performance.now();
     this.timers = [
-      setInterval(() => this.sample(), this.opts.sampleMs),
+      setInterval(() => {
+        const last = this.series[this.series.length - 1];
+        const holdMs = Math.max(this.opts.sampleMs, HOLD_SAMPLE_MS);
+        const due = this.run.phase !== 'hold' || !last || this.now() - last.t >= holdMs - 50;
+        if (due) this.sample();
+      }, this.opts.sampleMs),
       setInterval(() => {
         if (this.run.phase === 'ramp' && readMem().availableBytes < this.opts.floorBytes) {
           this.sample();
@@ -52,28 +61,36 @@ export class Sampler {
     this.timers = [];
   }
 
-  /** One sample: the series (ramp, hold), progress, and the memory guard (ramp). */
-  sample(): void {
+  /** ms since the ramp started, as every sample's `t` */
+  private now(): number {
+    return Math.round(performance.now() - this.rampStart);
+  }
+
+  /**
+   * One sample: the series (ramp, hold), progress, and the memory guard (ramp). Returns it; the
+   * one taken as the ramp ends is the ramp's end (its `t` is the ramp's duration).
+   */
+  sample(): Sample {
     const phase = this.run.phase;
-    const t = Math.round(performance.now() - this.rampStart);
+    const t = this.now();
     const { established, accepted, failures } = this.pool.totals();
     const mem = readMem();
     this.memMinBytes = Math.min(this.memMinBytes, mem.availableBytes);
     const inSeries = phase === 'ramp' || phase === 'hold';
-    const prev = this.series[this.series.length - 1];
-    const dt = prev ? (t - prev.t) / 1000 : t / 1000;
-    const rate = dt > 0 ? Math.round((established - (prev?.established ?? 0)) / dt) : 0;
-    const s: Sample = {
+    const reading = {
       t,
       established,
       accepted,
-      rate,
       failures,
       memAvailableBytes: mem.availableBytes,
       slabBytes: mem.slabBytes,
       rssBytes: inSeries ? this.pool.rssBytes() : 0,
     };
-    if (inSeries) this.series.push(s);
+    // Outside the series (startup, verify), the rate is that since the series' last point.
+    const last = this.series[this.series.length - 1];
+    const s = inSeries
+      ? addSample(this.series, reading, this.opts.sampleMs / 2)
+      : addSample(last ? [last] : [], reading, 0);
     this.opts.onProgress({
       ...s,
       phase,
@@ -87,6 +104,7 @@ export class Sampler {
         detail: `stopped by the memory guard: ${mem.cgroup ? `the memory cgroup's headroom (${mem.cgroup})` : 'memory free for sockets (MemAvailable less reclaimable slab)'} ${formatBytes(mem.availableBytes)} fell below the floor of ${formatBytes(floor)}`,
       });
     }
+    return s;
   }
 
   /** When the ramp reached `peak`: one interval after the last sample below it (at most rampMs). */
@@ -95,15 +113,8 @@ export class Sampler {
     return Math.min(rampMs, lastRising ? Math.round(lastRising.t + this.opts.sampleMs) : rampMs);
   }
 
-  /**
-   * Per-second rates from the regular samples only (the extra sample taken at the ramp's end
-   * covers a fraction of an interval and would exaggerate).
-   */
-  rates(): number[] {
-    const { series } = this;
-    const { sampleMs } = this.opts;
-    return series
-      .filter((s, i) => s.rate > 0 && s.t - (series[i - 1]?.t ?? 0) >= sampleMs * 0.75)
-      .map((s) => s.rate);
+  /** Median, peak and mean connects per second, from the series (rates.ts). */
+  rates(rampMs: number): { medianPerSec: number; peakPerSec: number; meanPerSec: number } {
+    return seriesRates(this.series, rampMs);
   }
 }

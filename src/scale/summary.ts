@@ -74,23 +74,6 @@ function nameServerWall(why: StoppedBy, kinds: FailureKinds, held: number): Stop
   return { ...why, detail };
 }
 
-function median(xs: number[]): number {
-  if (xs.length === 0) return 0;
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : Math.round((s[mid - 1]! + s[mid]!) / 2);
-}
-
-/** Median, peak and mean connects per second. */
-function rates(sampler: Sampler, established: number, rampMs: number): MaxResult['rate'] {
-  const rs = sampler.rates();
-  const meanPerSec = rampMs > 0 ? Math.round((established / rampMs) * 1000) : 0;
-  // A ramp shorter than a sample interval has no whole second to take a median of.
-  return rs.length
-    ? { medianPerSec: median(rs), peakPerSec: Math.max(...rs), meanPerSec }
-    : { medianPerSec: meanPerSec, peakPerSec: meanPerSec, meanPerSec };
-}
-
 /** Kernel (Slab delta) and process (RSS, PSS) memory, in all and per connection. */
 function memory(r: RunRecord): MaxResult['memory'] {
   const { peak, machine } = r;
@@ -145,7 +128,7 @@ export function summarize(r: RunRecord): MaxResult {
     },
     stoppedBy: nameServerWall(r.stoppedBy, kinds, peak.established),
     timing: r.timing,
-    rate: rates(r.sampler, peak.established, r.timing.rampMs),
+    rate: r.sampler.rates(r.timing.rampMs),
     memory: memory(r),
     sockstat: {
       before: r.sockBefore,

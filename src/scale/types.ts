@@ -52,7 +52,7 @@ export interface MaxOptions {
   probeIntervalMs?: number;
   /** a connect whose SYN is unanswered this long fails with ETIMEDOUT (default 5000 ms) */
   connectTimeoutMs?: number;
-  /** how often progress is sampled (default 1000 ms) */
+  /** how often progress is sampled during the ramp (default 250 ms; the hold: every second) */
   sampleMs?: number;
   signal?: AbortSignal;
   /**

@@ -66,6 +66,16 @@ export function descendants(root: number): Proc[] {
   return out;
 }
 
+/** Whether a process with this pid exists (signal 0). */
+export function pidExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Those of `procs` still running (the same process, not a zombie): what a run left behind. */
 export function stillRunning(procs: Iterable<Proc>): Proc[] {
   return [...procs].filter((p) => {
