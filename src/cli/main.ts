@@ -248,8 +248,10 @@ export async function runMain(): Promise<never> {
     if (exitCode !== undefined) process.exit(code); // second signal: stop now
     exitCode = code;
     controller.abort(new InterruptedError(sig === 'SIGINT' ? 'SIGINT' : 'SIGTERM'));
-    // Commands clean up on abort; if one does not finish in 5 s, leave anyway.
-    setTimeout(() => process.exit(code), 5000).unref();
+    // Commands clean up on abort; if one does not finish in 5 s, leave anyway. Not unref'd: a
+    // command whose cleanup waits on something that will never come (a handle Node cannot
+    // close) lets the event loop drain, and Node's own exit would then wait on it forever.
+    setTimeout(() => process.exit(code), 5000);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -262,7 +264,7 @@ export async function runMain(): Promise<never> {
     if (exitCode !== undefined) process.exit(exitCode);
     exitCode = 141;
     controller.abort(new InterruptedError('SIGPIPE'));
-    setTimeout(() => process.exit(141), 5000).unref();
+    setTimeout(() => process.exit(141), 5000);
   });
   const code = await runCli(process.argv.slice(2), { signal: controller.signal });
   // A command that finished on microtasks alone never let the event loop turn: a SIGINT or

@@ -111,6 +111,18 @@ export function printable(text: string): string {
   });
 }
 
+/**
+ * Closes a connection at once: with an RST (no TIME_WAIT left), unless our FIN is already on
+ * its way (we ended our side after the peer's FIN). libuv refuses to reset a socket whose
+ * shutdown is still pending (uv_tcp_close_reset: EINVAL), and Node then never closes the
+ * handle: no 'close' event, and the process spins in its exit cleanup. Such a socket is closed
+ * plainly; having sent its FIN second, it leaves no TIME_WAIT on this side either.
+ */
+function closeNow(sock: net.Socket): void {
+  if (sock.writableEnded) sock.destroy();
+  else sock.resetAndDestroy();
+}
+
 export async function startListener(
   options: ListenerOptions,
   onEvent: (e: ListenerEvent) => void = () => {},
@@ -176,7 +188,7 @@ export async function startListener(
       onEvent({ event: 'close', local, remote, bytesIn, bytesOut, ...(error ? { error } : {}) });
     });
     // Accepted while closing (already queued in libuv): reset it like the others.
-    if (closing) sock.resetAndDestroy();
+    if (closing) closeNow(sock);
   });
   // accept() can fail (EMFILE when out of descriptors, ECONNABORTED, ENOBUFS): libuv has
   // already dropped that connection; without a handler the 'error' would kill the process.
@@ -210,7 +222,7 @@ export async function startListener(
       // The server's own 'close' can come before the connections' 'close' events: wait for
       // each of them, so that every connection is reported closed before close() resolves.
       const all = [...sockets].map((s) => new Promise<void>((resolve) => s.once('close', resolve)));
-      for (const s of sockets) s.resetAndDestroy();
+      for (const s of sockets) closeNow(s);
       await Promise.all([serverClosed, ...all]);
       resolveClosed();
     })();
