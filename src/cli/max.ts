@@ -10,6 +10,7 @@ import { defineCommand } from './_command.js';
 import { groupDigits, printJson, table, toJson } from './_output.js';
 import { REPORT_OPTION, writeCommandReport } from './_report.js';
 import { ALLOW_REMOTE_OPTION, resolveTargetFlag, TARGET_ACCEPTS, targetText } from './_targets.js';
+import { formatTls, TLS_OPTIONS, tlsOptions } from './_tls.js';
 
 const MiB = 1024 ** 2;
 
@@ -246,6 +247,7 @@ then --connections N and --rate R are required.`,
       field: false,
       description: 'one JSON progress line per second on stdout, then the result',
     },
+    ...TLS_OPTIONS,
     ...REPORT_OPTION,
     ...ALLOW_REMOTE_OPTION,
   },
@@ -263,6 +265,7 @@ then --connections N and --rate R are required.`,
       throw new UsageError('--json and --json-stream cannot be used together', 'json');
     }
     if (memoryFloorBytes !== undefined) checkMemoryFloor(memoryFloorBytes, readMem());
+    const tls = tlsOptions(values);
     // Last, once every other flag is known good: resolve the targets and apply the policy.
     let targets: { host: string; port: number }[] | undefined;
     if (values.target !== undefined) {
@@ -299,6 +302,7 @@ then --connections N and --rate R are required.`,
         ...(probe !== undefined ? { probe } : {}),
         ...(probeIntervalMs !== undefined ? { probeIntervalMs } : {}),
         connectTimeoutMs,
+        ...(tls ? { tls } : {}),
         signal,
       },
       onProgress,
@@ -306,7 +310,7 @@ then --connections N and --rate R are required.`,
     if (io.stderrIsTTY && !stream) io.stderr.write('\r\x1b[2K');
     if (stream) io.stdout.write(`${toJson({ event: 'result', ...r })}\n`);
     else if (values.json) printJson(io, r);
-    else io.stdout.write(`${formatMax(r)}\n`);
+    else io.stdout.write(`${formatMax(r)}\n${r.tls ? `\n${formatTls(r)}\n` : ''}`);
     writeCommandReport(report, { max: r }, io);
     if (signal.aborted)
       return signal.reason instanceof InterruptedError ? signal.reason.exitCode : 130;
