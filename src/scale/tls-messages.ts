@@ -49,6 +49,8 @@ export interface TlsStats {
   failures: Record<string, number>;
   /** the first handshake failure in words, with the destination */
   firstError?: string;
+  /** the first TLS handshake that failed (client), in words */
+  handshakeError?: string;
   /** a failure that stops the ramp (a limit, or a handshake that cannot succeed) */
   wall?: string;
   /** held connections lost after their handshake (a reset, a FIN, an error) */

@@ -168,8 +168,12 @@ async function openOne(d: Destination, wantSession: boolean): Promise<void> {
       done = true;
       clearTimeout(timer);
       const code = err.code ?? 'EPROTO';
+      // OpenSSL's reason without its file and line ("unexpected message"), else node's message
+      const reason = (err as { reason?: string }).reason ?? err.message;
       // a handshake that fails with the server's certificate or its protocol fails every time
-      fail(code, `TLS handshake with ${d.host}:${d.port} failed: ${err.message} (${code})`, true);
+      const words = `TLS handshake with ${d.host}:${d.port} failed: ${reason} (${code})`;
+      stats.handshakeError ??= words;
+      fail(code, words, true);
       tcp.destroy();
       resolve();
     });

@@ -185,6 +185,7 @@ interface Measured {
   figures: TlsRunFigures;
   negotiated?: TlsStats['negotiated'];
   ports: { checked: number; match: boolean };
+  handshakeError: string | undefined;
   peak: { slabBytes: number; pssBytes: number; rssBytes: number; sockstat: Sockstat };
   sockstat: MaxResult['sockstat'];
   timing: MaxResult['timing'];
@@ -476,6 +477,7 @@ async function measure(spec: RunSpec): Promise<Measured> {
         ? { negotiated: clients.find((c) => c.stats.negotiated)!.stats.negotiated }
         : {}),
       ports,
+      handshakeError: clients.map((c) => c.stats.handshakeError).find((e) => e),
       peak: {
         slabBytes: mem1.slabBytes,
         pssBytes: size1.server.pss + size1.client.pss,
@@ -553,19 +555,16 @@ export async function runMaxTls(
     signal: options.signal,
     onProgress,
   });
-  const baselineN = Math.min(options.tls?.baseline ?? 2000, requested);
+  // the baseline needs both ends ours: a TLS target would not echo plain bytes
+  const baselineN = targets.length ? 0 : Math.min(options.tls?.baseline ?? 2000, requested);
   const baseline =
     baselineN > 0 && !options.signal?.aborted
       ? await measure(base(baselineN, undefined, 0))
       : undefined;
   const run = await measure(base(requested, tlsSetup(options, pair), options.holdMs ?? 10_000));
-  if (
-    run.figures.established === 0 &&
-    run.figures.failures &&
-    Object.keys(run.figures.failures).length
-  ) {
-    const why = run.stoppedBy.detail;
-    throw new FourtupleError('FOURTUPLE_TLS_HANDSHAKE', why);
+  // not one handshake: the target does not speak TLS (or not this version), an error, not a run
+  if (run.figures.established === 0 && run.handshakeError) {
+    throw new FourtupleError('FOURTUPLE_TLS_HANDSHAKE', run.handshakeError);
   }
   const f = run.figures;
   const est = f.established > 0 ? f.established : Number.POSITIVE_INFINITY;
