@@ -3,6 +3,8 @@
 //
 //   npm run bench                       # 1,000,000 connections (needs ~16 GB free)
 //   BENCH_CONNECTIONS=200000 npm run bench
+//   BENCH_ONLY=tls npm run bench        # only the TLS costs (bench/results/tls-latest.json)
+//   BENCH_TLS_CONNECTIONS=2000          # connections of each TLS run (default 5,000; 0: none)
 //
 // Rates are also reported as a ratio to a minimal C program with epoll (bench/c/epoll_ref.c),
 // built and run in the same benchmark run, with the same shape: processes of ~9,000
@@ -138,6 +140,69 @@ const median = (xs) => {
 };
 
 const result = { date: new Date().toISOString(), machine: machine(), benchmarks: {} };
+
+// 0. TLS (issue 15): CPU per handshake and memory per held connection on each side, for both
+// certificate kinds and with resumption, each beside the plain-TCP baseline of the same run.
+const tlsN = Number(process.env.BENCH_TLS_CONNECTIONS ?? 5000);
+if (tlsN > 0) {
+  result.benchmarks.tls = {};
+  for (const [name, args] of [
+    ['ecdsa', ['--cert', 'ecdsa']],
+    ['rsa2048', ['--cert', 'rsa2048']],
+    ['ecdsa-resume', ['--cert', 'ecdsa', '--resume']],
+  ]) {
+    const out = execFileSync(
+      process.execPath,
+      [
+        `${root}dist/cli/bin.js`,
+        'max',
+        '--tls',
+        '--connections',
+        String(tlsN),
+        '--hold',
+        '2s',
+        '--json',
+        ...args,
+      ],
+      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const r = JSON.parse(out);
+    const { run, baseline, walls, negotiated, openssl, resume } = r.tls;
+    const side = (f) => ({
+      cpuUsPerHandshake: { server: f.server.cpuUsPerHandshake, client: f.client.cpuUsPerHandshake },
+      pssBytesPerConnection: {
+        server: f.server.pssBytesPerConnection,
+        client: f.client.pssBytesPerConnection,
+      },
+      kernelBytesPerConnection: f.kernelBytesPerConnection,
+      serverHandshakesPerSec: f.server.handshakesPerSec,
+      established: f.established,
+      alive: f.alive,
+    });
+    result.benchmarks.tls[name] = {
+      connections: tlsN,
+      negotiated,
+      openssl,
+      resumedShare: resume ? run.resumedShare : null,
+      tls: side(run),
+      tcp: baseline ? side(baseline) : null,
+      walls,
+      stoppedBy: r.stoppedBy,
+    };
+    log(
+      `max --tls ${name} ${tlsN}: ${run.alive} echoed; CPU per handshake server ${run.server.cpuUsPerHandshake} us, client ${run.client.cpuUsPerHandshake} us` +
+        `${baseline ? ` (plain TCP ${baseline.server.cpuUsPerHandshake} / ${baseline.client.cpuUsPerHandshake} us)` : ''}`,
+    );
+  }
+}
+if (process.env.BENCH_ONLY === 'tls') {
+  mkdirSync(`${root}bench/results`, { recursive: true });
+  const file = `${root}bench/results/tls-latest.json`;
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(JSON.stringify(result.benchmarks, null, 2));
+  log(`wrote ${file}`);
+  process.exit(0);
+}
 const cBin = buildC();
 const concurrency = cores * 2;
 

@@ -61,6 +61,11 @@ export interface TlsStats {
   latenciesMs: number[];
 }
 
+/** A worker's stats before it has done anything. */
+export function emptyTlsStats(): TlsStats {
+  return { established: 0, resumed: 0, inFlight: 0, failures: {}, lost: 0, latenciesMs: [] };
+}
+
 export type FromTlsWorker =
   | { type: 'ready'; pid: number; port: number }
   | { type: 'progress'; stats: TlsStats }

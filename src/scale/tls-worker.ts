@@ -11,7 +11,13 @@ import tls from 'node:tls';
 import { FourtupleError, SyscallError } from '../errors.js';
 import { RawSocket } from '../sockets/socket.js';
 import type { Destination } from './engine.js';
-import type { FromTlsWorker, TlsSetup, TlsStats, ToTlsWorker } from './tls-messages.js';
+import {
+  emptyTlsStats,
+  type FromTlsWorker,
+  type TlsSetup,
+  type TlsStats,
+  type ToTlsWorker,
+} from './tls-messages.js';
 
 const send = (m: FromTlsWorker): void => {
   if (process.connected) process.send?.(m, undefined, undefined, () => {});
@@ -43,14 +49,7 @@ let server: net.Server | undefined;
 let session: Buffer | undefined;
 let stopping = false;
 const held = new Set<Held>();
-const stats: TlsStats = {
-  established: 0,
-  resumed: 0,
-  inFlight: 0,
-  failures: {},
-  lost: 0,
-  latenciesMs: [],
-};
+const stats: TlsStats = emptyTlsStats();
 
 function fail(code: string, words: string, wall: boolean): void {
   stats.failures[code] = (stats.failures[code] ?? 0) + 1;

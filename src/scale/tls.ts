@@ -15,9 +15,15 @@ import { tag } from '../result.js';
 import { readMem, readProcSize, readSockstatNow } from './_proc.js';
 import type { Destination } from './engine.js';
 import { settleSockstat } from './phases.js';
-import { checkMaxTargets, defaultMemoryFloor, readMachine } from './plan.js';
+import { checkMaxTargets, defaultMemoryFloor, machineLimits, readMachine } from './plan.js';
 import { type CertPair, makeThrowawayCert, readCertFile } from './tls-certs.js';
-import type { FromTlsWorker, TlsSetup, TlsStats, ToTlsWorker } from './tls-messages.js';
+import {
+  emptyTlsStats,
+  type FromTlsWorker,
+  type TlsSetup,
+  type TlsStats,
+  type ToTlsWorker,
+} from './tls-messages.js';
 import type {
   MaxOptions,
   MaxResult,
@@ -40,14 +46,7 @@ type Answer<T extends FromTlsWorker['type']> = Extract<FromTlsWorker, { type: T 
 /** A worker process of one side, and the answers it gave. */
 class Side {
   readonly child: ChildProcess;
-  stats: TlsStats = {
-    established: 0,
-    resumed: 0,
-    inFlight: 0,
-    failures: {},
-    lost: 0,
-    latenciesMs: [],
-  };
+  stats: TlsStats = emptyTlsStats();
   port = 0;
   exited = false;
   error: string | undefined;
@@ -221,58 +220,35 @@ async function measure(spec: RunSpec): Promise<Measured> {
   const all = (): Side[] => [...servers, ...clients];
   const t0 = performance.now();
   try {
-    let targets = spec.targets;
-    if (own) {
-      for (let i = 0; i < perSide; i++) servers.push(new Side(entry));
-      const ready = await Promise.all(
-        servers.map((s) =>
-          s.ask(
-            {
-              cmd: 'setup',
-              role: 'server',
-              tls: spec.tls,
-              host: '127.0.0.1',
-              targets: [],
-              connectTimeoutMs: spec.connectTimeoutMs,
-            },
-            'ready',
-            15_000,
-          ),
-        ),
-      );
-      targets = ready.map((r, k) => {
-        if (!r)
-          throw new FourtupleError(
-            'FOURTUPLE_NO_WORKER',
-            `TLS server worker ${servers[k]!.pid} did not start${servers[k]!.error ? `: ${servers[k]!.error}` : ''}`,
-          );
-        return { host: '127.0.0.1', port: r.port };
-      });
-    }
-    for (let i = 0; i < perSide; i++) clients.push(new Side(entry));
-    const readies = await Promise.all(
-      clients.map((c) =>
-        c.ask(
-          {
-            cmd: 'setup',
-            role: 'client',
-            tls: spec.tls,
-            host: '127.0.0.1',
-            targets,
-            connectTimeoutMs: spec.connectTimeoutMs,
-          },
-          'ready',
-          15_000,
-        ),
-      ),
-    );
-    readies.forEach((r, k) => {
-      if (!r)
+    /** `count` workers of one side, each set up and ready (a server: listening on its port) */
+    const start = async (
+      into: Side[],
+      role: 'server' | 'client',
+      to: Destination[],
+    ): Promise<number[]> => {
+      for (let i = 0; i < perSide; i++) into.push(new Side(entry));
+      const setup: ToTlsWorker = {
+        cmd: 'setup',
+        role,
+        tls: spec.tls,
+        host: '127.0.0.1',
+        targets: to,
+        connectTimeoutMs: spec.connectTimeoutMs,
+      };
+      const ready = await Promise.all(into.map((w) => w.ask(setup, 'ready', 15_000)));
+      return ready.map((r, k) => {
+        if (r) return r.port;
+        const w = into[k]!;
         throw new FourtupleError(
           'FOURTUPLE_NO_WORKER',
-          `TLS client worker ${clients[k]!.pid} did not start${clients[k]!.error ? `: ${clients[k]!.error}` : ''}`,
+          `TLS ${role} worker ${w.pid} did not start${w.error ? `: ${w.error}` : ''}`,
         );
-    });
+      });
+    };
+    const targets = own
+      ? (await start(servers, 'server', [])).map((port) => ({ host: '127.0.0.1', port }))
+      : spec.targets;
+    await start(clients, 'client', targets);
     const startupMs = Math.round(performance.now() - t0);
 
     // before the ramp: each side's CPU and memory, the kernel's Slab
@@ -341,7 +317,13 @@ async function measure(spec: RunSpec): Promise<Measured> {
     const ramped = await Promise.all(
       clients.map((c, k) =>
         c.ask(
-          { cmd: 'ramp', connections: quota(k), window: spec.tls ? 32 : spec.window },
+          // TLS: 32 handshakes in flight per client are enough to keep its core busy; more only
+          // lengthen each handshake's time in the queue
+          {
+            cmd: 'ramp',
+            connections: quota(k),
+            window: spec.tls ? Math.min(32, spec.window) : spec.window,
+          },
           'ramped',
           spec.durationMs + 60_000,
         ),
@@ -561,6 +543,8 @@ export async function runMaxTls(
     baselineN > 0 && !options.signal?.aborted
       ? await measure(base(baselineN, undefined, 0))
       : undefined;
+  // interrupted during the baseline: there is no TLS run to report
+  options.signal?.throwIfAborted();
   const run = await measure(base(requested, tlsSetup(options, pair), options.holdMs ?? 10_000));
   // not one handshake: the target does not speak TLS (or not this version), an error, not a run
   if (run.figures.established === 0 && run.handshakeError) {
@@ -662,15 +646,7 @@ export async function runMaxTls(
       floorBytes,
     },
     sockstat: { ...run.sockstat, before: baseline?.sockstat.before ?? run.sockstat.before },
-    limits: {
-      nofileSoft: machine.nofile.soft,
-      nofileHard: machine.nofile.hard,
-      fileMax: machine.fileNr.max,
-      ephemeralPorts: machine.range.size,
-      memTotalBytes: machine.mem.totalBytes,
-      memAvailableBytes: machine.mem.availableBytes,
-      cores: machine.cores,
-    },
+    limits: machineLimits(machine),
     crashes: [],
     series: run.series,
     tls: tlsResult,
