@@ -83,7 +83,7 @@ function row(label: string, f: TlsRunFigures): string[] {
     `${ms(f.server.cpuUsPerHandshake)} / ${ms(f.client.cpuUsPerHandshake)}`,
     `${groupDigits(f.server.handshakesPerSec)}/s`,
     `${kb(f.server.pssBytesPerConnection)} / ${kb(f.client.pssBytesPerConnection)}`,
-    kb(f.kernelBytesPerConnection),
+    f.kernelTrusted ? kb(f.kernelBytesPerConnection) : 'n/a (other sockets came and went)',
   ];
 }
 

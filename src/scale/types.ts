@@ -242,6 +242,11 @@ export interface TlsRunFigures {
   latencyMs: { median: number; p99: number };
   /** Slab delta at the peak / connections: both ends' kernel memory */
   kernelBytesPerConnection: number;
+  /**
+   * the machine's TCP sockets (sockstat inuse) grew by this run's own over the ramp, within 10%:
+   * false when other programs opened or closed sockets meanwhile, and the Slab delta is not ours
+   */
+  kernelTrusted: boolean;
   server: TlsSideCost;
   client: TlsSideCost;
   failures: Record<string, number>;
