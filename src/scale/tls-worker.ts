@@ -289,9 +289,10 @@ async function handle(m: ToTlsWorker): Promise<void> {
         server = net.createServer({ noDelay: true }, serverSide);
         await raw.toNetServer(server);
         // the server's counts, for the coordinator's per-second rates (only when they moved)
-        let told = -1;
+        // (a handshake done moves one from inFlight to established: the sum would not change)
+        let told = '';
         setInterval(() => {
-          const now = stats.established + stats.lost + stats.inFlight;
+          const now = `${stats.established} ${stats.inFlight} ${stats.lost}`;
           if (now !== told) send({ type: 'progress', stats });
           told = now;
         }, 200).unref();
