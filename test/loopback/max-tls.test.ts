@@ -5,7 +5,7 @@
  * certificate input and old TLS versions are refused (exit 2); a target that speaks plain TCP is
  * an error naming the handshake failure (exit 1). No certificate directory is left behind.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MaxResult } from '../../src/scale/coordinator.js';
-import { cli } from '../helpers/cli.js';
+import { BIN, cli } from '../helpers/cli.js';
+import { sleep } from '../helpers/procs.js';
 
 /** this checkout's TLS worker (other checkouts on the machine may run `max` at the same time) */
 const WORKER = fileURLToPath(new URL('../../dist/scale/tls-worker.js', import.meta.url));
@@ -97,6 +98,33 @@ describe('max --tls on loopback', () => {
     expectWhole(r, 200);
     expect(r.tls?.run.resumedShare).toBeGreaterThan(0.9);
   }, 120_000);
+
+  it('SIGTERM during the ramp: exit 143 within 5 s, the partial result printed, no worker left', async () => {
+    const child = spawn(
+      process.execPath,
+      [BIN, 'max', '--tls', '-n', '5000', '--no-baseline', '--hold', '0', '--json'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+    });
+    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    // both sides up and ramping: the clients are the second pair of workers
+    const deadline = Date.now() + 30_000;
+    while (workersLeft().length < 2 && Date.now() < deadline) await sleep(50);
+    await sleep(1500);
+    const t0 = Date.now();
+    child.kill('SIGTERM');
+    expect(await exited).toBe(143);
+    expect(Date.now() - t0).toBeLessThan(5500);
+    const r = JSON.parse(out) as MaxResult;
+    expect(r.stoppedBy.reason).toBe('interrupted');
+    expect(r.established).toBeLessThan(5000);
+    expect(r.alive + r.dead + r.unverified).toBe(r.established);
+    await sleep(500);
+    expect(workersLeft()).toEqual([]);
+  }, 60_000);
 
   it('a target that speaks plain TCP: exit 1, the handshake failure named', async () => {
     const server = net.createServer((c) => {
