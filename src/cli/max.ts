@@ -137,7 +137,9 @@ plain descriptors in worker processes, each under its descriptor limit), holds t
 one is alive with a one-byte echo, closes them with RSTs (no TIME_WAIT left) and reports the
 peak, the rate, the memory per connection and the wall that stopped it. With --target it only
 connects, to listeners that are loopback (max runs in this namespace) unless --allow-remote;
-then --connections N and --rate R are required.`,
+then --connections N and --rate R are required. With --tls every connection speaks TLS (servers
+and clients in separate processes): the CPU per handshake and the memory per connection of each
+side, beside a short plain-TCP baseline, and the CPU and memory walls they imply.`,
   options: {
     connections: {
       type: 'int',
