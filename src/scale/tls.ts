@@ -165,6 +165,15 @@ function p99(xs: number[]): number {
   return s[Math.min(s.length - 1, Math.floor(s.length * 0.99))]!;
 }
 
+/** Failures by code, summed over the workers of one side. */
+function sumFailures(sides: Side[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of sides) {
+    for (const [k, v] of Object.entries(s.stats.failures)) out[k] = (out[k] ?? 0) + v;
+  }
+  return out;
+}
+
 function sum(sides: Side[], f: (s: Side) => number): number {
   return sides.reduce((n, s) => n + f(s), 0);
 }
@@ -263,8 +272,16 @@ async function measure(spec: RunSpec): Promise<Measured> {
       stoppedBy ??= why;
       for (const c of clients) c.post({ cmd: 'stop' });
     };
-    const onAbort = (): void => stopAll({ reason: 'interrupted', detail: 'interrupted' });
+    const onAbort = (): void => {
+      // words for the detail only (an InterruptedError names its signal)
+      const why: unknown = spec.signal?.reason;
+      stopAll({
+        reason: 'interrupted',
+        detail: `interrupted (${why instanceof Error ? why.message : 'signal'})`,
+      });
+    };
     spec.signal?.addEventListener('abort', onAbort, { once: true });
+    if (spec.signal?.aborted) onAbort(); // while the workers started
     const deadline = setTimeout(
       () =>
         stopAll({
@@ -290,10 +307,7 @@ async function measure(spec: RunSpec): Promise<Measured> {
       last = { t, ...est };
       const m = readMem();
       memMinBytes = Math.min(memMinBytes, m.availableBytes);
-      const failures = Object.assign({}, ...clients.map((c) => c.stats.failures)) as Record<
-        string,
-        number
-      >;
+      const failures = sumFailures(clients);
       const s = {
         t,
         established: est.client,
@@ -432,9 +446,7 @@ async function measure(spec: RunSpec): Promise<Measured> {
     };
     const resumed = sum(clients, (c) => c.stats.resumed);
     const latencies = clients.flatMap((c) => c.stats.latenciesMs);
-    const failures: Record<string, number> = {};
-    for (const c of clients)
-      for (const [k, v] of Object.entries(c.stats.failures)) failures[k] = (failures[k] ?? 0) + v;
+    const failures = sumFailures(clients);
     const figures: TlsRunFigures = {
       protocol: spec.tls ? 'tls' : 'tcp',
       requested: spec.connections,
@@ -563,9 +575,15 @@ export async function runMaxTls(
   const f = run.figures;
   const b = baseline?.figures;
   // A Slab delta another program disturbed is not ours: the baseline's, when it was not, stands
-  // in (the TLS state lives in the process; the kernel holds the same TCP socket either way).
+  // in (the TLS state lives in the process; the kernel holds the same TCP socket either way);
+  // when neither was, the walls count the processes' memory only, and say so.
+  const kernelCounted = f.kernelTrusted || (b?.kernelTrusted ?? false);
   const kernelOf = (x: TlsRunFigures): number =>
-    x.kernelTrusted || !b?.kernelTrusted ? x.kernelBytesPerConnection : b.kernelBytesPerConnection;
+    x.kernelTrusted
+      ? x.kernelBytesPerConnection
+      : b?.kernelTrusted
+        ? b.kernelBytesPerConnection
+        : 0;
   const perConn = f.server.pssBytesPerConnection + f.client.pssBytesPerConnection + kernelOf(f);
   const room = Math.max(0, machine.mem.availableBytes - floorBytes);
   const tlsResult: TlsResult = {
@@ -605,6 +623,7 @@ export async function runMaxTls(
             }
           : {}),
         bytesPerConnection: perConn,
+        kernelCounted,
       },
     },
   };

@@ -278,6 +278,12 @@ export interface TlsResult {
     cores: number;
     cpu: { server: TlsWall; client: TlsWall; baselineServer?: TlsWall; baselineClient?: TlsWall };
     /** connections that fit in MemAvailable above the floor at this run's cost per connection */
-    memory: { tls: number; tcp?: number; bytesPerConnection: number };
+    memory: {
+      tls: number;
+      tcp?: number;
+      bytesPerConnection: number;
+      /** false: no run's Slab delta was its own (see kernelTrusted), processes' memory only */
+      kernelCounted: boolean;
+    };
   };
 }
