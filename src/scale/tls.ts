@@ -14,7 +14,7 @@ import type { Sockstat } from '../limits/procfs.js';
 import { tag } from '../result.js';
 import { readMem, readProcSize, readSockstatNow } from './_proc.js';
 import type { Destination } from './engine.js';
-import { settleSockstat } from './phases.js';
+import { childExited, settleSockstat } from './phases.js';
 import { checkMaxTargets, defaultMemoryFloor, machineLimits, readMachine } from './plan.js';
 import { type CertPair, makeThrowawayCert, readCertFile } from './tls-certs.js';
 import {
@@ -123,17 +123,7 @@ class Side {
   async close(): Promise<void> {
     if (this.exited) return;
     await this.ask({ cmd: 'teardown' }, 'closed', 15_000);
-    if (this.exited) return;
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(() => {
-        this.child.kill('SIGKILL');
-        resolve();
-      }, 5000);
-      this.child.once('exit', () => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
+    if (!this.exited) await childExited(this.child);
   }
 }
 
