@@ -111,6 +111,7 @@ export function formatTls(r: MaxResult): string {
       ],
       rows,
     ),
+    `crypto floor on this CPU (sign ${t.floor.signUs} us, verify ${t.floor.verifyUs} us, X25519 ${t.floor.keyExchangeUs} us): server ${t.floor.serverUs} us, client ${t.floor.clientUs} us a full handshake; Node + OpenSSL ${t.openssl} cost ${t.floor.serverTimes}x / ${t.floor.clientTimes}x that`,
     `CPU wall (${w.cores} cores): server ${groupDigits(w.cpu.server.handshakesPerSec)} handshakes/s (${groupDigits(r.planned)} in ${w.cpu.server.secondsToOpen} s), client ${groupDigits(w.cpu.client.handshakesPerSec)}/s (${w.cpu.client.secondsToOpen} s)${w.cpu.baselineServer ? `; plain TCP: server ${groupDigits(w.cpu.baselineServer.handshakesPerSec)}/s, client ${groupDigits(w.cpu.baselineClient?.handshakesPerSec ?? 0)}/s` : ''}`,
     `memory wall: ${groupDigits(w.memory.tls)} TLS connections at ${kb(w.memory.bytesPerConnection)} each (both ends${w.memory.kernelCounted ? ' and the kernel' : '; the kernel not counted: other sockets came and went'})${w.memory.tcp !== undefined ? `, ${groupDigits(w.memory.tcp)} plain TCP` : ''}`,
   ].join('\n');

@@ -31,7 +31,8 @@ export type ToTlsWorker =
       connectTimeoutMs: number;
     }
   | { cmd: 'ramp'; connections: number; window: number }
-  | { cmd: 'stop' }
+  /** stop ramping; `now` (an interrupt): abandon the handshakes under way instead of finishing them */
+  | { cmd: 'stop'; now?: boolean }
   /** a full garbage collection, then the stats: memory is read as held, not as garbage */
   | { cmd: 'gc' }
   | { cmd: 'verify'; timeoutMs: number }

@@ -49,6 +49,8 @@ let server: net.Server | undefined;
 let session: Buffer | undefined;
 let stopping = false;
 const held = new Set<Held>();
+/** client: TLS handshakes under way */
+const pending = new Set<tls.TLSSocket>();
 const stats: TlsStats = emptyTlsStats();
 
 function fail(code: string, words: string, wall: boolean): void {
@@ -144,6 +146,8 @@ async function openOne(d: Destination, wantSession: boolean): Promise<void> {
       rejectUnauthorized: setup!.verify,
     });
     let done = false;
+    pending.add(t);
+    t.once('close', () => pending.delete(t));
     const timer = setTimeout(() => {
       t.destroy(
         Object.assign(new Error('no handshake within the connect timeout'), { code: 'ETIMEDOUT' }),
@@ -152,6 +156,7 @@ async function openOne(d: Destination, wantSession: boolean): Promise<void> {
     if (wantSession) t.once('session', (s: Buffer) => (session ??= s));
     t.once('secureConnect', () => {
       done = true;
+      pending.delete(t);
       clearTimeout(timer);
       stats.established++;
       if (t.isSessionReused()) stats.resumed++;
@@ -166,6 +171,11 @@ async function openOne(d: Destination, wantSession: boolean): Promise<void> {
       if (done) return;
       done = true;
       clearTimeout(timer);
+      pending.delete(t);
+      if (stopping) {
+        resolve(); // abandoned by an interrupt: not a failure of the handshake
+        return;
+      }
       const code = err.code ?? 'EPROTO';
       // OpenSSL's reason without its file and line ("unexpected message"), else node's message
       const reason = (err as { reason?: string }).reason ?? err.message;
@@ -309,6 +319,7 @@ async function handle(m: ToTlsWorker): Promise<void> {
       break;
     case 'stop':
       stopping = true;
+      if (m.now) for (const t of pending) t.destroy(new Error('interrupted'));
       break;
     case 'verify':
       await verify(m.timeoutMs);

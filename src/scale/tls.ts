@@ -17,6 +17,7 @@ import type { Destination } from './engine.js';
 import { childExited, settleSockstat } from './phases.js';
 import { checkMaxTargets, defaultMemoryFloor, machineLimits, readMachine } from './plan.js';
 import { type CertPair, makeThrowawayCert, readCertFile } from './tls-certs.js';
+import { measureCryptoFloor } from './tls-floor.js';
 import {
   emptyTlsStats,
   type FromTlsWorker,
@@ -260,7 +261,9 @@ async function measure(spec: RunSpec): Promise<Measured> {
     let stoppedBy: MaxResult['stoppedBy'] | undefined;
     const stopAll = (why: MaxResult['stoppedBy']): void => {
       stoppedBy ??= why;
-      for (const c of clients) c.post({ cmd: 'stop' });
+      // interrupted: the process has 5 s to exit (runMain), no time to finish handshakes
+      const now = why.reason === 'interrupted';
+      for (const c of clients) c.post({ cmd: 'stop', now });
     };
     const onAbort = (): void => {
       // words for the detail only (an InterruptedError names its signal)
@@ -338,7 +341,7 @@ async function measure(spec: RunSpec): Promise<Measured> {
     const clientEstablished = sum(clients, (c) => c.stats.established);
     // the server finishes its side of each handshake a moment after the client does
     if (own) {
-      const until = performance.now() + 5000;
+      const until = performance.now() + (spec.signal?.aborted ? 500 : 5000);
       while (
         sum(servers, (s) => s.stats.established) < clientEstablished &&
         performance.now() < until
@@ -377,13 +380,16 @@ async function measure(spec: RunSpec): Promise<Measured> {
     while (performance.now() - tHold < holdMs && !spec.signal?.aborted)
       await sleep(Math.min(200, holdMs));
     const tVerify = performance.now();
+    // interrupted: nothing is checked, everything held is unverified (not dead)
     const checked = await Promise.all(
       clients.map((c) =>
-        c.ask(
-          { cmd: 'verify', timeoutMs: spec.verifyTimeoutMs },
-          'verified',
-          spec.verifyTimeoutMs + 10_000,
-        ),
+        spec.signal?.aborted
+          ? undefined
+          : c.ask(
+              { cmd: 'verify', timeoutMs: spec.verifyTimeoutMs },
+              'verified',
+              spec.verifyTimeoutMs + 10_000,
+            ),
       ),
     );
     const verifyMs = Math.round(performance.now() - tVerify);
@@ -555,6 +561,7 @@ export async function runMaxTls(
     baselineN > 0 && !options.signal?.aborted
       ? await measure(base(baselineN, undefined, 0))
       : undefined;
+  const floor = measureCryptoFloor(pair);
   // interrupted during the baseline: there is no TLS run to report
   options.signal?.throwIfAborted();
   const run = await measure(base(requested, tlsSetup(options, pair), options.holdMs ?? 10_000));
@@ -585,6 +592,11 @@ export async function runMaxTls(
     openssl: process.versions.openssl,
     node: process.versions.node,
     ports: run.ports,
+    floor: {
+      ...floor,
+      serverTimes: floor.serverUs ? +(f.server.cpuUsPerHandshake / floor.serverUs).toFixed(1) : 0,
+      clientTimes: floor.clientUs ? +(f.client.cpuUsPerHandshake / floor.clientUs).toFixed(1) : 0,
+    },
     run: f,
     ...(b ? { baseline: b } : {}),
     walls: {

@@ -260,6 +260,24 @@ export interface TlsWall {
   secondsToOpen: number;
 }
 
+/**
+ * The public-key operations alone on this CPU (in-process, node:crypto), microseconds: the floor
+ * under a full handshake, and how many times it the measured handshakes cost.
+ */
+export interface TlsCryptoFloor {
+  signUs: number;
+  verifyUs: number;
+  /** X25519: a key pair and the shared secret */
+  keyExchangeUs: number;
+  /** a full handshake's server: sign + key exchange */
+  serverUs: number;
+  /** its client: 2 x verify (certificate, CertificateVerify) + key exchange */
+  clientUs: number;
+  /** CPU per handshake measured / the floor, per side */
+  serverTimes: number;
+  clientTimes: number;
+}
+
 export interface TlsResult {
   version: 'TLSv1.2' | 'TLSv1.3';
   /** ecdsa, rsa2048 or the file's path, and its key in words (ECDSA P-256, RSA 2048) */
@@ -272,6 +290,8 @@ export interface TlsResult {
   node: string;
   /** the client's source ports (chosen by the raw layer) are the ports the servers saw */
   ports: { checked: number; match: boolean };
+  /** the crypto floor of a full handshake on this CPU, for this key */
+  floor: TlsCryptoFloor;
   run: TlsRunFigures;
   baseline?: TlsRunFigures;
   walls: {

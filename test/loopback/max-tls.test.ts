@@ -73,6 +73,10 @@ describe('max --tls on loopback', () => {
     // TLS costs each side more CPU than a plain connect (measured 5-10x, a busy machine)
     expect(t.run.server.cpuUsPerHandshake).toBeGreaterThan(t.baseline!.server.cpuUsPerHandshake);
     expect(t.walls.cpu.server.handshakesPerSec).toBeGreaterThan(0);
+    // the floor: the public-key operations alone, below what a whole handshake costs
+    expect(t.floor.serverUs).toBeGreaterThan(0);
+    expect(t.floor.serverUs).toBeLessThan(t.run.server.cpuUsPerHandshake);
+    expect(t.floor.serverTimes).toBeGreaterThan(1);
   }, 120_000);
 
   it('rsa2048, TLS 1.2: 200 connections held and echoed, ports as the servers saw them', async () => {
