@@ -167,7 +167,7 @@ if (tlsN > 0) {
       { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'inherit'] },
     );
     const r = JSON.parse(out);
-    const { run, baseline, walls, negotiated, openssl, resume } = r.tls;
+    const { run, baseline, walls, negotiated, openssl, resume, floor } = r.tls;
     const side = (f) => ({
       cpuUsPerHandshake: { server: f.server.cpuUsPerHandshake, client: f.client.cpuUsPerHandshake },
       pssBytesPerConnection: {
@@ -184,6 +184,7 @@ if (tlsN > 0) {
       negotiated,
       openssl,
       resumedShare: resume ? run.resumedShare : null,
+      floor,
       tls: side(run),
       tcp: baseline ? side(baseline) : null,
       walls,
