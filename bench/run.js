@@ -4,6 +4,8 @@
 //   npm run bench                       # 1,000,000 connections (needs ~16 GB free)
 //   BENCH_CONNECTIONS=200000 npm run bench
 //   BENCH_REPEATS=1 npm run bench       # one run of each instead of three (medians)
+//   BENCH_ONLY=tls npm run bench        # only the TLS costs (bench/results/tls-latest.json)
+//   BENCH_TLS_CONNECTIONS=2000          # connections of each TLS run (default 5,000; 0: none)
 //
 // Speed is compared with a minimal C program with epoll (bench/c/epoll_ref.c), built and run in
 // the same benchmark run, alternately with fourtuple, on one clock: the wall time from the
@@ -11,7 +13,7 @@
 // 9,000 connections each (both ends in the process, under the same descriptor limit), 2 x cores
 // of them ramping at a time, and every process holds its connections until all N are up, as
 // fourtuple's workers do. The ramp-only rate (process start excluded) is reported beside it.
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -225,6 +227,70 @@ const median = (xs) => {
 };
 
 const result = { date: new Date().toISOString(), machine: machine(), benchmarks: {} };
+
+// 0. TLS (issue 15): CPU per handshake and memory per held connection on each side, for both
+// certificate kinds and with resumption, each beside the plain-TCP baseline of the same run.
+const tlsN = Number(process.env.BENCH_TLS_CONNECTIONS ?? 5000);
+if (tlsN > 0) {
+  result.benchmarks.tls = {};
+  for (const [name, args] of [
+    ['ecdsa', ['--cert', 'ecdsa']],
+    ['rsa2048', ['--cert', 'rsa2048']],
+    ['ecdsa-resume', ['--cert', 'ecdsa', '--resume']],
+  ]) {
+    const out = execFileSync(
+      process.execPath,
+      [
+        `${root}dist/cli/bin.js`,
+        'max',
+        '--tls',
+        '--connections',
+        String(tlsN),
+        '--hold',
+        '2s',
+        '--json',
+        ...args,
+      ],
+      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const r = JSON.parse(out);
+    const { run, baseline, walls, negotiated, openssl, resume, floor } = r.tls;
+    const side = (f) => ({
+      cpuUsPerHandshake: { server: f.server.cpuUsPerHandshake, client: f.client.cpuUsPerHandshake },
+      pssBytesPerConnection: {
+        server: f.server.pssBytesPerConnection,
+        client: f.client.pssBytesPerConnection,
+      },
+      kernelBytesPerConnection: f.kernelBytesPerConnection,
+      serverHandshakesPerSec: f.server.handshakesPerSec,
+      established: f.established,
+      alive: f.alive,
+    });
+    result.benchmarks.tls[name] = {
+      connections: tlsN,
+      negotiated,
+      openssl,
+      resumedShare: resume ? run.resumedShare : null,
+      floor,
+      tls: side(run),
+      tcp: baseline ? side(baseline) : null,
+      walls,
+      stoppedBy: r.stoppedBy,
+    };
+    log(
+      `max --tls ${name} ${tlsN}: ${run.alive} echoed; CPU per handshake server ${run.server.cpuUsPerHandshake} us, client ${run.client.cpuUsPerHandshake} us` +
+        `${baseline ? ` (plain TCP ${baseline.server.cpuUsPerHandshake} / ${baseline.client.cpuUsPerHandshake} us)` : ''}`,
+    );
+  }
+}
+if (process.env.BENCH_ONLY === 'tls') {
+  mkdirSync(`${root}bench/results`, { recursive: true });
+  const file = `${root}bench/results/tls-latest.json`;
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(JSON.stringify(result.benchmarks, null, 2));
+  log(`wrote ${file}`);
+  process.exit(0);
+}
 const cBin = buildC();
 const concurrency = cores * 2;
 const repeats = Number(process.env.BENCH_REPEATS ?? 3);

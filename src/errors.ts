@@ -30,6 +30,10 @@ export const ERROR_CODES = {
     "a process is inside one of the lab's namespaces, so it was left as it is (see --force)",
   FOURTUPLE_CLEANUP: 'some leftovers of a crashed run could not be removed',
   FOURTUPLE_NO_WORKER: 'a worker process (`max`, `listen --workers`) could not be built or started',
+  FOURTUPLE_TLS_CERT:
+    'a throwaway certificate for `max --tls` could not be made (is the openssl binary installed?)',
+  FOURTUPLE_TLS_HANDSHAKE:
+    'no TLS handshake succeeded with the target (it does not speak TLS, or not this version)',
   FOURTUPLE_BARRIER:
     'a cluster agent did not get the common start (coordinator unreachable, refused, timed out)',
   FOURTUPLE_MEASURE_UNREADABLE: 'the memory or socket counters in /proc could not be read',

@@ -127,12 +127,16 @@ export {
   defaultMemoryFloor,
   type MaxOptions,
   type MaxResult,
+  type MaxTlsOptions,
   type Plan as MaxPlan,
   type Progress as MaxProgress,
   planMax,
   runMax,
   type Sample as MaxSample,
   type StopReason,
+  type TlsResult,
+  type TlsRunFigures,
+  type TlsSideCost,
 } from './scale/coordinator.js';
 export {
   ERRNO_MEANING,

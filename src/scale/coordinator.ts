@@ -34,6 +34,7 @@ import { resolveProbe } from './probe.js';
 import { RunState, wallStop } from './run-state.js';
 import { Sampler } from './sampler.js';
 import { type Peak, summarize } from './summary.js';
+import { runMaxTls } from './tls.js';
 import type { MaxOptions, MaxResult, Progress } from './types.js';
 
 export { defaultMemoryFloor, type Plan, planMax } from './plan.js';
@@ -41,11 +42,15 @@ export type {
   Crash,
   MaxOptions,
   MaxResult,
+  MaxTlsOptions,
   Phase,
   Progress,
   Sample,
   StoppedBy,
   StopReason,
+  TlsResult,
+  TlsRunFigures,
+  TlsSideCost,
 } from './types.js';
 
 /** One run's parts: what it was asked, what it planned, and who runs it. */
@@ -64,6 +69,7 @@ export async function runMax(
   options: MaxOptions,
   onProgress: (p: Progress) => void = () => {},
 ): Promise<MaxResult> {
+  if (options.tls) return runMaxTls(options, onProgress);
   const signal = options.signal;
   signal?.throwIfAborted();
   checkMaxTargets(options);

@@ -3,7 +3,7 @@
  * ramp (open the connections), hold, verify (an echo on every connection), teardown (RSTs, then
  * /proc/net/sockstat back where it was). Each reads and stops the run through its RunState.
  */
-import { execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Sockstat } from '../limits/procfs.js';
 import { ownSocketsLeft, readSockstatNow } from './_proc.js';
@@ -275,13 +275,18 @@ export async function teardown(pool: WorkerPool): Promise<void> {
 
 /** Resolves when the worker's process has exited (SIGKILL after 5 s). */
 function exited(w: WorkerHandle): Promise<void> {
+  return childExited(w.child);
+}
+
+/** Resolves when a child process has exited (SIGKILL after 5 s): a `max` or `max --tls` worker. */
+export function childExited(child: ChildProcess): Promise<void> {
   return new Promise<void>((resolve) => {
-    if (w.child.exitCode !== null || w.child.signalCode !== null) return resolve();
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
     const t = setTimeout(() => {
-      w.child.kill('SIGKILL');
+      child.kill('SIGKILL');
       resolve();
     }, 5000);
-    w.child.once('exit', () => {
+    child.once('exit', () => {
       clearTimeout(t);
       resolve();
     });

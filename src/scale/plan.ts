@@ -8,7 +8,7 @@ import { ephemeralPortRange, type PortRange } from '../limits/procfs.js';
 import { anyRemote, assertTargetsAllowed } from '../policy/targets.js';
 import { getNofileLimit, type NofileLimit } from '../sockets/rlimit.js';
 import { type MemSample, readFileNr, readMem } from './_proc.js';
-import type { MaxOptions } from './types.js';
+import type { MaxOptions, MaxResult } from './types.js';
 
 /** Descriptors a worker keeps for itself (node's own, IPC, epoll) before counting sockets. */
 const WORKER_RESERVE_FDS = 64;
@@ -137,6 +137,19 @@ export interface Machine {
   fileNr: { allocated: number; max: number };
   range: PortRange;
   cores: number;
+}
+
+/** The machine's limits as a result reports them. */
+export function machineLimits(machine: Machine): MaxResult['limits'] {
+  return {
+    nofileSoft: machine.nofile.soft,
+    nofileHard: machine.nofile.hard,
+    fileMax: machine.fileNr.max,
+    ephemeralPorts: machine.range.size,
+    memTotalBytes: machine.mem.totalBytes,
+    memAvailableBytes: machine.mem.availableBytes,
+    cores: machine.cores,
+  };
 }
 
 export function readMachine(): Machine {

@@ -4,7 +4,7 @@
  */
 import type { Sockstat } from '../limits/procfs.js';
 import { tag } from '../result.js';
-import type { Machine, Plan } from './plan.js';
+import { type Machine, machineLimits, type Plan } from './plan.js';
 import type { WorkerPool } from './pool.js';
 import {
   type FailureKind,
@@ -136,15 +136,7 @@ export function summarize(r: RunRecord): MaxResult {
       after: r.sockAfter.sockstat,
       clean: r.sockAfter.clean,
     },
-    limits: {
-      nofileSoft: machine.nofile.soft,
-      nofileHard: machine.nofile.hard,
-      fileMax: machine.fileNr.max,
-      ephemeralPorts: machine.range.size,
-      memTotalBytes: machine.mem.totalBytes,
-      memAvailableBytes: machine.mem.availableBytes,
-      cores: machine.cores,
-    },
+    limits: machineLimits(machine),
     crashes: pool.crashes,
     series: r.sampler.series,
   };

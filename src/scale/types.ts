@@ -60,6 +60,22 @@ export interface MaxOptions {
    * for the common start of all agents (its barrier). A throw ends the run; workers are torn down.
    */
   beforeRamp?: () => Promise<void>;
+  /**
+   * TLS over every connection (`max --tls`): servers and clients in separate processes, each
+   * side's CPU and memory measured; a short plain-TCP baseline first unless `baseline: false`
+   */
+  tls?: MaxTlsOptions;
+}
+
+export interface MaxTlsOptions {
+  /** '1.3' (default) or '1.2'; older versions are refused */
+  version?: '1.3' | '1.2';
+  /** a throwaway certificate made with the system openssl, or a PEM file with cert and key */
+  cert?: 'ecdsa' | 'rsa2048' | { file: string };
+  /** session tickets: the first handshake of each client process full, the rest resumed */
+  resume?: boolean;
+  /** the plain-TCP baseline's connections (0: none; default min(connections, 2000)) */
+  baseline?: number;
 }
 
 export type StopReason =
@@ -195,4 +211,101 @@ export interface MaxResult extends Tagged<'max'> {
   };
   crashes: Crash[];
   series: Sample[];
+  /** with --tls: the handshake and memory costs per side, the baseline and the walls */
+  tls?: TlsResult;
+}
+
+/** One side's cost (the TLS servers' processes, or the clients'), over the ramp. */
+export interface TlsSideCost {
+  processes: number;
+  /** handshakes (or plain connects) completed per second on this side, median of the seconds */
+  handshakesPerSec: number;
+  /** utime + stime of this side's processes over the ramp (from /proc/PID/stat) */
+  cpuMs: number;
+  cpuUsPerHandshake: number;
+  /** (PSS at the peak - PSS before the ramp) / connections, summed over this side's processes */
+  pssBytesPerConnection: number;
+  rssBytesPerConnection: number;
+}
+
+/** One measured run of `max --tls` (TLS) or its baseline (plain TCP, the same workers). */
+export interface TlsRunFigures {
+  protocol: 'tls' | 'tcp';
+  requested: number;
+  established: number;
+  alive: number;
+  dead: number;
+  unverified: number;
+  /** handshakes that resumed a session, and their share of the established */
+  resumed: number;
+  resumedShare: number;
+  rampMs: number;
+  /** connect() to handshake done on the client (TCP: connect done), ms */
+  latencyMs: { median: number; p99: number };
+  /** Slab delta at the peak / connections: both ends' kernel memory */
+  kernelBytesPerConnection: number;
+  /**
+   * the machine's TCP sockets (sockstat inuse) grew by this run's own over the ramp, within 10%:
+   * false when other programs opened or closed sockets meanwhile, and the Slab delta is not ours
+   */
+  kernelTrusted: boolean;
+  server: TlsSideCost;
+  client: TlsSideCost;
+  failures: Record<string, number>;
+}
+
+/** What a wall is at one side's cost: connections per second on every core, time to open N. */
+export interface TlsWall {
+  /** cores x 1e6 / us per handshake */
+  handshakesPerSec: number;
+  /** the requested connections at that rate */
+  secondsToOpen: number;
+}
+
+/**
+ * The public-key operations alone on this CPU (in-process, node:crypto), microseconds: the floor
+ * under a full handshake, and how many times it the measured handshakes cost.
+ */
+export interface TlsCryptoFloor {
+  signUs: number;
+  verifyUs: number;
+  /** X25519: a key pair and the shared secret */
+  keyExchangeUs: number;
+  /** a full handshake's server: sign + key exchange */
+  serverUs: number;
+  /** its client: 2 x verify (certificate, CertificateVerify) + key exchange */
+  clientUs: number;
+  /** CPU per handshake measured / the floor, per side */
+  serverTimes: number;
+  clientTimes: number;
+}
+
+export interface TlsResult {
+  version: 'TLSv1.2' | 'TLSv1.3';
+  /** ecdsa, rsa2048 or the file's path, and its key in words (ECDSA P-256, RSA 2048) */
+  cert: string;
+  key: string;
+  resume: boolean;
+  negotiated: { protocol: string; cipher: string; group: string };
+  /** process.versions.openssl and node of the workers */
+  openssl: string;
+  node: string;
+  /** the client's source ports (chosen by the raw layer) are the ports the servers saw */
+  ports: { checked: number; match: boolean };
+  /** the crypto floor of a full handshake on this CPU, for this key */
+  floor: TlsCryptoFloor;
+  run: TlsRunFigures;
+  baseline?: TlsRunFigures;
+  walls: {
+    cores: number;
+    cpu: { server: TlsWall; client: TlsWall; baselineServer?: TlsWall; baselineClient?: TlsWall };
+    /** connections that fit in MemAvailable above the floor at this run's cost per connection */
+    memory: {
+      tls: number;
+      tcp?: number;
+      bytesPerConnection: number;
+      /** false: no run's Slab delta was its own (see kernelTrusted), processes' memory only */
+      kernelCounted: boolean;
+    };
+  };
 }
