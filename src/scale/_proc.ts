@@ -104,6 +104,8 @@ export interface TcpEntry {
   remotePort: number;
   /** the kernel's state number: 01 ESTABLISHED, 06 TIME_WAIT, 0A LISTEN, ... */
   state: number;
+  /** the socket's inode; 0 when no process holds it (TIME_WAIT, an orphan closing) */
+  inode: number;
 }
 
 /** An address from /proc/net/tcp (hex, in host byte order per 32-bit word) in its usual form. */
@@ -125,6 +127,7 @@ export function parseProcNetTcp(text: string): TcpEntry[] {
     const f = line.trim().split(/\s+/);
     if (f.length < 4) continue;
     const [, local, remote, st] = f as [string, string, string, string];
+    const inode = Number(f[9] ?? 0);
     const [, lport] = local.split(':');
     const [raddr, rport] = remote.split(':');
     if (lport === undefined || raddr === undefined || rport === undefined) continue;
@@ -133,6 +136,7 @@ export function parseProcNetTcp(text: string): TcpEntry[] {
       remoteAddress: procAddress(raddr),
       remotePort: Number.parseInt(rport, 16),
       state: Number.parseInt(st, 16),
+      inode: Number.isFinite(inode) ? inode : 0,
     });
   }
   return out;
@@ -154,9 +158,12 @@ export function readTcpEntries(): TcpEntry[] {
 }
 
 /**
- * Of `entries`, those that look like the run's own, in any state but LISTEN (TIME_WAIT
- * included): an end on one of its listeners' ports (both ends on this machine), or connected to
- * one of its targets. Other programs' sockets, whatever their number, do not count.
+ * Of `entries`, those left of the run, read once every process of the run has exited: sockets
+ * with an end on one of its listeners' ports (both ends on this machine) or connected to one of
+ * its targets, in any state but LISTEN (TIME_WAIT included), that no process holds (inode 0:
+ * what a closed socket leaves in the kernel). A live socket there is another program's: once
+ * the run's listeners are closed, the kernel hands their ports out again as source ports,
+ * within milliseconds on a busy machine.
  */
 export function countOwn(
   entries: readonly TcpEntry[],
@@ -167,6 +174,7 @@ export function countOwn(
   const dest = new Set(targets.map((t) => `${t.host}|${t.port}`));
   let n = 0;
   for (const e of entries) {
+    if (e.inode !== 0) continue;
     if (
       ports.has(e.localPort) ||
       ports.has(e.remotePort) ||

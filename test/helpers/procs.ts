@@ -146,7 +146,11 @@ export function sockstat(): Sockstat {
 
 /**
  * TCP sockets of the root namespace, in any state (listening and TIME_WAIT included), with a
- * local or remote port in one of `ranges` ([low, high], inclusive): one line per socket.
+ * local or remote port in one of `ranges` ([low, high], inclusive), that no live process holds
+ * (inode 0) : one line per socket. Read once the processes
+ * under test have exited: what is left of them is held by no process, while a live socket on
+ * those ports is another program's (the kernel hands closed listeners' ports out again as
+ * source ports).
  */
 export function socketsOnPorts(ranges: readonly (readonly [number, number])[]): string[] {
   if (ranges.length === 0) return [];
@@ -154,8 +158,8 @@ export function socketsOnPorts(ranges: readonly (readonly [number, number])[]): 
     ([lo, hi]) =>
       `( sport >= :${lo} and sport <= :${hi} ) or ( dport >= :${lo} and dport <= :${hi} )`,
   );
-  const out = execFileSync('ss', ['-Htan', terms.join(' or ')], { encoding: 'utf8' });
-  return out.split('\n').filter((l) => l.trim() !== '');
+  const out = execFileSync('ss', ['-Htane', terms.join(' or ')], { encoding: 'utf8' });
+  return out.split('\n').filter((l) => l.trim() !== '' && !/\bino:[1-9]/.test(l));
 }
 
 /** Waits (up to `timeoutMs`) until no socket is on `ranges`; returns what is left. */

@@ -5,7 +5,7 @@
  */
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseProcNetTcp } from '../../src/scale/_proc.js';
+import { countOwn, parseProcNetTcp } from '../../src/scale/_proc.js';
 import { runMax } from '../../src/scale/coordinator.js';
 
 let other: Server;
@@ -40,10 +40,26 @@ describe('max: a clean teardown is judged on its own sockets', () => {
       '   1: 00000000000000000000000001000000:1F91 00000000000000000000000001000000:C000 01 00000000:00000000 00:00000000 00000000     0        0 1 1 0000000000000000 20 4 1 10 -1\n' +
       '   2: 0000000000000000FFFF00000100007F:1F92 0000000000000000FFFF00000200007F:C001 0A 00000000:00000000 00:00000000 00000000     0        0 2 1 0000000000000000 20 4 1 10 -1\n';
     expect(parseProcNetTcp(text)).toEqual([
-      { localPort: 8080, remoteAddress: '127.0.0.1', remotePort: 54321, state: 6 },
-      { localPort: 8081, remoteAddress: '0:0:0:0:0:0:0:1', remotePort: 49152, state: 1 },
-      { localPort: 8082, remoteAddress: '127.0.0.2', remotePort: 49153, state: 10 },
+      { localPort: 8080, remoteAddress: '127.0.0.1', remotePort: 54321, state: 6, inode: 0 },
+      { localPort: 8081, remoteAddress: '0:0:0:0:0:0:0:1', remotePort: 49152, state: 1, inode: 1 },
+      { localPort: 8082, remoteAddress: '127.0.0.2', remotePort: 49153, state: 10, inode: 2 },
     ]);
+  });
+
+  it("counts what the run left (no process holds it), not another program's live socket that reuses a listener's port", () => {
+    const entries = [
+      // ours, left: a client end in TIME_WAIT to listener port 33000, and a closing server end
+      { localPort: 40000, remoteAddress: '127.0.0.1', remotePort: 33000, state: 6, inode: 0 },
+      { localPort: 33000, remoteAddress: '127.0.0.1', remotePort: 40001, state: 9, inode: 0 },
+      // another program, after our listener closed: source port 33000 to its own server
+      { localPort: 33000, remoteAddress: '127.0.0.1', remotePort: 6379, state: 1, inode: 81 },
+      { localPort: 6379, remoteAddress: '127.0.0.1', remotePort: 33000, state: 1, inode: 82 },
+      // ours in target mode: a client end to the target, in TIME_WAIT
+      { localPort: 41000, remoteAddress: '127.0.0.2', remotePort: 7000, state: 6, inode: 0 },
+    ];
+    expect(countOwn(entries, [33000], [])).toBe(2);
+    expect(countOwn(entries, [], [{ host: '127.0.0.2', port: 7000 }])).toBe(1);
+    expect(countOwn(entries, [34000], [])).toBe(0);
   });
 
   it('another program leaving 400 TIME_WAIT sockets during the hold does not make the run NOT clean', async () => {
