@@ -3,6 +3,7 @@ import { InterruptedError, UsageError } from '../errors.js';
 import { ephemeralPortRange } from '../limits/procfs.js';
 import { type MemSample, readMem } from '../scale/_proc.js';
 import { type MaxResult, type Progress, runMax } from '../scale/coordinator.js';
+import { DEFAULT_PORT_STRATEGY, PORT_STRATEGIES } from '../scale/ports.js';
 import { type FailureKind, type FailureRecord, parseProbe, showBytes } from '../scale/probe.js';
 import { getNofileLimit } from '../sockets/rlimit.js';
 import { destinationCeiling } from '../theory/index.js';
@@ -244,6 +245,14 @@ then --connections N and --rate R are required.`,
       description:
         "a connect whose SYN is not answered this long fails (the server's backlog is full)",
     },
+    'port-strategy': {
+      type: 'choice',
+      choices: PORT_STRATEGIES,
+      default: DEFAULT_PORT_STRATEGY,
+      field: 'portStrategy',
+      description:
+        "how each connection gets its source address and port: kernel (connect picks 127.0.0.1 and a port), bind-no-port (the worker's own 127.64+ IP, IP_BIND_ADDRESS_NO_PORT), pick (fourtuple binds the worker's IP and each port itself), ip-local-port-range (a slice of the range per worker, Linux 6.3+)",
+    },
     'json-stream': {
       type: 'boolean',
       field: false,
@@ -303,6 +312,7 @@ then --connections N and --rate R are required.`,
         ...(probe !== undefined ? { probe } : {}),
         ...(probeIntervalMs !== undefined ? { probeIntervalMs } : {}),
         connectTimeoutMs,
+        portStrategy: values['port-strategy'],
         signal,
       },
       onProgress,
