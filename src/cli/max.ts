@@ -61,6 +61,13 @@ function bytesEach(bytes: number): string {
   return bytes > 0 ? formatBytes(bytes) : 'n/a';
 }
 
+/** ", flat cost 0.92 (80-90% of the peak at 9,100/s, 10-20% at 9,900/s)", or nothing. */
+function flatText(r: MaxResult): string {
+  const f = r.flatCost;
+  if (!f || f.ratio === null) return '';
+  return `, flat cost ${f.ratio} (80-90% of the peak at ${groupDigits(f.ratePer80To90 ?? 0)}/s, 10-20% at ${groupDigits(f.ratePer10To20 ?? 0)}/s)`;
+}
+
 export function formatMax(r: MaxResult): string {
   const rows: string[][] = [
     [
@@ -89,6 +96,7 @@ export function formatMax(r: MaxResult): string {
       'rate',
       `median ${groupDigits(r.rate.medianPerSec)}/s, peak ${groupDigits(r.rate.peakPerSec)}/s, mean ${groupDigits(r.rate.meanPerSec)}/s`,
     ],
+    ['port strategy', `${r.portStrategy}${flatText(r)}`],
     [
       'kernel memory',
       `${bytesEach(r.memory.kernelBytesPerConnection)} per connection (Slab delta)`,

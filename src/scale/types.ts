@@ -137,8 +137,8 @@ export interface MaxResult extends Tagged<'max'> {
   workers: number;
   fdsPerWorker: number;
   connectionsPerWorker: number;
-  /** how each connection got its source address and port (--port-strategy) */
-  portStrategy: PortStrategy;
+  /** how each connection got its source address and port (--port-strategy; absent: kernel) */
+  portStrategy?: PortStrategy;
   /** peak concurrent established connections (client ends) */
   established: number;
   /** server ends accepted (0 with --target: the listener is not ours) */
@@ -173,8 +173,11 @@ export interface MaxResult extends Tagged<'max'> {
     teardownMs: number;
   };
   rate: { medianPerSec: number; peakPerSec: number; meanPerSec: number };
-  /** the ramp's rate from 80% to 90% of the peak against its rate from 10% to 20% */
-  flatCost: FlatCost;
+  /**
+   * the ramp's rate from 80% to 90% of the peak against its rate from 10% to 20% (absent in
+   * results saved before it was measured)
+   */
+  flatCost?: FlatCost;
   memory: {
     slabBeforeBytes: number;
     slabPeakBytes: number;
