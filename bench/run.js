@@ -190,21 +190,22 @@ function runFourtuple(n, extra = []) {
  * times interpolated between samples: the flat-cost figure compares the tail with the start.
  */
 function rateBetween(series, peak, lo, hi) {
-  const crossing = (level) => {
-    const target = peak * level;
-    for (let i = 1; i < series.length; i++) {
-      const a = series[i - 1];
-      const b = series[i];
-      if (b.established >= target && a.established < target) {
-        return a.t + ((target - a.established) / (b.established - a.established)) * (b.t - a.t);
-      }
-    }
-    return undefined;
-  };
-  const t1 = crossing(lo);
-  const t2 = crossing(hi);
+  const t1 = lo === 0 ? 0 : crossingTime(series, peak * lo);
+  const t2 = crossingTime(series, peak * hi);
   if (t1 === undefined || t2 === undefined || t2 <= t1) return null;
   return Math.round((peak * (hi - lo)) / ((t2 - t1) / 1000));
+}
+
+/** When the series first crossed `target` established (ms, interpolated between samples). */
+function crossingTime(series, target) {
+  let a = { t: 0, established: 0 };
+  for (const b of series) {
+    if (b.established >= target && a.established < target) {
+      return a.t + ((target - a.established) / (b.established - a.established)) * (b.t - a.t);
+    }
+    a = b;
+  }
+  return undefined;
 }
 
 /**
@@ -341,25 +342,7 @@ async function comparePortStrategies(n) {
 
 /** Connects per second in each tenth of the fill, from the series (as rates.ts does). */
 function ratesByFill(series, peak) {
-  return Array.from({ length: 10 }, (_, k) => {
-    const lo = k / 10;
-    const t1 = lo === 0 ? 0 : crossingTime(series, peak * lo);
-    const t2 = crossingTime(series, peak * (lo + 0.1));
-    return t1 === undefined || t2 === undefined || t2 <= t1
-      ? null
-      : Math.round((peak * 0.1) / ((t2 - t1) / 1000));
-  });
-}
-
-function crossingTime(series, target) {
-  let a = { t: 0, established: 0 };
-  for (const b of series) {
-    if (b.established >= target && a.established < target) {
-      return a.t + ((target - a.established) / (b.established - a.established)) * (b.t - a.t);
-    }
-    a = b;
-  }
-  return undefined;
+  return Array.from({ length: 10 }, (_, k) => rateBetween(series, peak, k / 10, (k + 1) / 10));
 }
 
 if (process.env.BENCH_PORT_STRATEGIES === '1') {

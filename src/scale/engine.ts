@@ -293,7 +293,7 @@ export class Engine {
 
   /**
    * Gives a new socket its source as the port strategy says, before its connect to destination
-   * `i`: 0, or -errno. pick walks its ports past any another socket holds (EADDRINUSE); once
+   * `i`: 0, or -errno. pick walks on past ports another socket holds (EADDRINUSE); once
    * every port of the range is taken it is EADDRNOTAVAIL, the wall the kernel would name.
    */
   private prepareSource(fd: number, i: number): number {
