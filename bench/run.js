@@ -6,6 +6,8 @@
 //   BENCH_REPEATS=1 npm run bench       # one run of each instead of three (medians)
 //   BENCH_ONLY=tls npm run bench        # only the TLS costs (bench/results/tls-latest.json)
 //   BENCH_TLS_CONNECTIONS=2000          # connections of each TLS run (default 5,000; 0: none)
+//   BENCH_PORT_STRATEGIES=1 npm run bench   # only: max --port-strategy each, alternately, at
+//                                           # min(BENCH_CONNECTIONS, 400k): rate and flat cost
 //
 // Speed is compared with a minimal C program with epoll (bench/c/epoll_ref.c), built and run in
 // the same benchmark run, alternately with fourtuple, on one clock: the wall time from the
@@ -136,7 +138,7 @@ async function runC(bin, total, perProc, concurrency) {
  * to the first progress line that shows n established (--json-stream); MemAvailable is read
  * then too, for the machine-wide cross-check of the memory per connection.
  */
-function runFourtuple(n) {
+function runFourtuple(n, extra = []) {
   return new Promise((resolve, reject) => {
     const memBefore = memAvailable();
     const t0 = performance.now();
@@ -150,6 +152,7 @@ function runFourtuple(n) {
         '--hold',
         `${holdSeconds}s`,
         '--json-stream',
+        ...extra,
       ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
@@ -189,21 +192,22 @@ function runFourtuple(n) {
  * times interpolated between samples: the flat-cost figure compares the tail with the start.
  */
 function rateBetween(series, peak, lo, hi) {
-  const crossing = (level) => {
-    const target = peak * level;
-    for (let i = 1; i < series.length; i++) {
-      const a = series[i - 1];
-      const b = series[i];
-      if (b.established >= target && a.established < target) {
-        return a.t + ((target - a.established) / (b.established - a.established)) * (b.t - a.t);
-      }
-    }
-    return undefined;
-  };
-  const t1 = crossing(lo);
-  const t2 = crossing(hi);
+  const t1 = lo === 0 ? 0 : crossingTime(series, peak * lo);
+  const t2 = crossingTime(series, peak * hi);
   if (t1 === undefined || t2 === undefined || t2 <= t1) return null;
   return Math.round((peak * (hi - lo)) / ((t2 - t1) / 1000));
+}
+
+/** When the series first crossed `target` established (ms, interpolated between samples). */
+function crossingTime(series, target) {
+  let a = { t: 0, established: 0 };
+  for (const b of series) {
+    if (b.established >= target && a.established < target) {
+      return a.t + ((target - a.established) / (b.established - a.established)) * (b.t - a.t);
+    }
+    a = b;
+  }
+  return undefined;
 }
 
 /**
@@ -352,6 +356,72 @@ async function compare(n) {
     },
     last: ftRuns[ftRuns.length - 1],
   };
+}
+
+/**
+ * BENCH_PORT_STRATEGIES=1: `max --port-strategy S` for every strategy, alternately, `repeats`
+ * times each at n connections: medians of the ramp's mean rate and of the flat cost (the rate
+ * from 80% to 90% of the peak over the rate from 10% to 20%), and each strategy's ratio to
+ * kernel's. Written to bench/results/port-strategies.json; nothing else runs.
+ */
+async function comparePortStrategies(n) {
+  const strategies = ['kernel', 'bind-no-port', 'pick', 'ip-local-port-range'];
+  const runs = Object.fromEntries(strategies.map((s) => [s, []]));
+  for (let i = 0; i < repeats; i++) {
+    for (const s of strategies) {
+      await settle(baselineInuse);
+      const loadAverage1m = os.loadavg()[0];
+      const r = await runFourtuple(n, ['--port-strategy', s]);
+      const fill = ratesByFill(
+        r.series.filter((x) => x.t <= r.timing.rampMs),
+        r.established,
+      );
+      runs[s].push({
+        established: r.established,
+        alive: r.alive,
+        meanPerSec: r.rate.meanPerSec,
+        flatCost: r.flatCost,
+        ratesByFill: fill,
+        loadAverage1m,
+      });
+      log(
+        `port strategy ${s} ${n}: ${r.alive}/${r.established} alive, mean ${r.rate.meanPerSec}/s, flat cost ${r.flatCost?.ratio} (10-20% ${r.flatCost?.ratePer10To20}/s, 80-90% ${r.flatCost?.ratePer80To90}/s), load ${loadAverage1m.toFixed(1)}`,
+      );
+    }
+  }
+  const med = (s, get) => median(runs[s].map(get).filter((x) => x !== null && x !== undefined));
+  const summary = Object.fromEntries(
+    strategies.map((s) => [
+      s,
+      {
+        meanPerSec: med(s, (r) => r.meanPerSec),
+        flatCost: med(s, (r) => r.flatCost?.ratio),
+        runs: runs[s],
+      },
+    ]),
+  );
+  for (const s of strategies) {
+    summary[s].meanRatioToKernel = ratio(summary[s].meanPerSec, summary.kernel.meanPerSec);
+  }
+  return { connections: n, repeats, strategies: summary };
+}
+
+/** Connects per second in each tenth of the fill, from the series (as rates.ts does). */
+function ratesByFill(series, peak) {
+  return Array.from({ length: 10 }, (_, k) => rateBetween(series, peak, k / 10, (k + 1) / 10));
+}
+
+if (process.env.BENCH_PORT_STRATEGIES === '1') {
+  const out = {
+    date: new Date().toISOString(),
+    machine: machine(),
+    portStrategies: await comparePortStrategies(Math.min(connections, 400_000)),
+  };
+  mkdirSync(`${root}bench/results`, { recursive: true });
+  const file = `${root}bench/results/port-strategies.json`;
+  writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
+  log(`wrote ${file}`);
+  process.exit(0);
 }
 
 // 1. Speed at a moderate size, then (when asked for more) at the full size.

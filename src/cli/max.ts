@@ -3,6 +3,7 @@ import { InterruptedError, UsageError } from '../errors.js';
 import { ephemeralPortRange } from '../limits/procfs.js';
 import { type MemSample, readMem } from '../scale/_proc.js';
 import { type MaxResult, type Progress, runMax } from '../scale/coordinator.js';
+import { DEFAULT_PORT_STRATEGY, PORT_STRATEGIES } from '../scale/ports.js';
 import { type FailureKind, type FailureRecord, parseProbe, showBytes } from '../scale/probe.js';
 import { getNofileLimit } from '../sockets/rlimit.js';
 import { destinationCeiling } from '../theory/index.js';
@@ -61,6 +62,13 @@ function bytesEach(bytes: number): string {
   return bytes > 0 ? formatBytes(bytes) : 'n/a';
 }
 
+/** ", flat cost 0.92 (80-90% of the peak at 9,100/s, 10-20% at 9,900/s)", or nothing. */
+function flatText(r: MaxResult): string {
+  const f = r.flatCost;
+  if (!f || f.ratio === null) return '';
+  return `, flat cost ${f.ratio} (80-90% of the peak at ${groupDigits(f.ratePer80To90 ?? 0)}/s, 10-20% at ${groupDigits(f.ratePer10To20 ?? 0)}/s)`;
+}
+
 export function formatMax(r: MaxResult): string {
   const rows: string[][] = [
     [
@@ -89,6 +97,7 @@ export function formatMax(r: MaxResult): string {
       'rate',
       `median ${groupDigits(r.rate.medianPerSec)}/s, peak ${groupDigits(r.rate.peakPerSec)}/s, mean ${groupDigits(r.rate.meanPerSec)}/s`,
     ],
+    ['port strategy', `${r.portStrategy}${flatText(r)}`],
     [
       'kernel memory',
       `${bytesEach(r.memory.kernelBytesPerConnection)} per connection (Slab delta)`,
@@ -247,6 +256,14 @@ side, beside a short plain-TCP baseline, and the CPU and memory walls they imply
       description:
         "a connect whose SYN is not answered this long fails (the server's backlog is full)",
     },
+    'port-strategy': {
+      type: 'choice',
+      choices: PORT_STRATEGIES,
+      default: DEFAULT_PORT_STRATEGY,
+      field: 'portStrategy',
+      description:
+        "how each connection gets its source address and port: kernel (connect picks 127.0.0.1 and a port), bind-no-port (the worker's own 127.64+ IP, IP_BIND_ADDRESS_NO_PORT), pick (fourtuple binds the worker's IP and each port itself), ip-local-port-range (a slice of the range per worker, Linux 6.3+)",
+    },
     'json-stream': {
       type: 'boolean',
       field: false,
@@ -311,6 +328,7 @@ side, beside a short plain-TCP baseline, and the CPU and memory walls they imply
         ...(probeIntervalMs !== undefined ? { probeIntervalMs } : {}),
         connectTimeoutMs,
         ...(tls ? { tls } : {}),
+        portStrategy: values['port-strategy'],
         signal,
       },
       onProgress,

@@ -30,6 +30,7 @@ import {
   readMachine,
 } from './plan.js';
 import { type WorkerHandle, WorkerPool } from './pool.js';
+import { DEFAULT_PORT_STRATEGY } from './ports.js';
 import { resolveProbe } from './probe.js';
 import { RunState, wallStop } from './run-state.js';
 import { Sampler } from './sampler.js';
@@ -290,6 +291,7 @@ function setupMessage(options: MaxOptions): Extract<ToWorker, { cmd: 'setup' }> 
     backlog: 4096,
     probe: resolveProbe(options.probe, targets[0]?.host),
     ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
+    portStrategy: options.portStrategy ?? DEFAULT_PORT_STRATEGY,
   };
 }
 

@@ -10,9 +10,11 @@
 import { FourtupleError, SyscallError } from '../errors.js';
 import {
   acceptNext,
+  bindSource,
   closeFd,
   connectError,
   Epoll,
+  limitPortRange,
   listenStream,
   openStream,
   recvNow,
@@ -21,9 +23,10 @@ import {
   startConnect,
   tcpState,
 } from '../sockets/descriptors.js';
-import { errnoName } from '../sockets/errno.js';
+import { errnoName, errnoNumber } from '../sockets/errno.js';
 import { constants } from '../sockets/platform.js';
 import { encodeSockAddr } from '../sockets/sockaddr.js';
+import { isLoopbackV4, PortCycle, type PortStrategy, rangeSlice, workerSourceIp } from './ports.js';
 import { ECHO_PROBE, type FailureKind, type FailureKinds, type Probe } from './probe.js';
 
 const FREE = 0;
@@ -136,6 +139,13 @@ export class Engine {
   private readonly addrs: Buffer[] = [];
   private readonly addrNames: string[] = [];
   private readonly v6: boolean[] = [];
+  /** by destination: whether the port strategy applies (127.0.0.0/8 destinations only) */
+  private readonly shaped: boolean[] = [];
+  private portStrategy: PortStrategy = 'kernel';
+  /** bind-no-port: (worker IP, 0); pick: (worker IP, port), its port rewritten per connect */
+  private source: Buffer = Buffer.alloc(0);
+  private cycle: PortCycle | undefined;
+  private slice = { low: 0, high: 0 };
   private readonly scratch = Buffer.alloc(4096);
   private readonly t0 = performance.now();
   private next = 0;
@@ -259,12 +269,56 @@ export class Engine {
     return { host, port };
   }
 
+  /**
+   * How connections get their source address and port (see ports.ts): `pid` chooses this
+   * worker's own source IP and range slice, `ephemeral` is net.ipv4.ip_local_port_range.
+   */
+  setPortStrategy(
+    strategy: PortStrategy,
+    pid: number,
+    ephemeral: { low: number; high: number },
+  ): void {
+    this.portStrategy = strategy;
+    this.source = encodeSockAddr(workerSourceIp(pid), 0);
+    this.cycle = strategy === 'pick' ? new PortCycle(ephemeral) : undefined;
+    this.slice = rangeSlice(pid, ephemeral);
+    if (strategy === 'ip-local-port-range') {
+      // An older kernel (before 6.3) answers ENOPROTOOPT: say so once, at setup, not per connect.
+      const fd = openStream(false);
+      const r = fd < 0 ? fd : limitPortRange(fd, this.slice.low, this.slice.high);
+      if (fd >= 0) closeFd(fd);
+      if (r < 0) throw SyscallError.fromErrno('setsockopt(IP_LOCAL_PORT_RANGE)', -r);
+    }
+  }
+
+  /**
+   * Gives a new socket its source as the port strategy says, before its connect to destination
+   * `i`: 0, or -errno. pick walks on past ports another socket holds (EADDRINUSE); once
+   * every port of the range is taken it is EADDRNOTAVAIL, the wall the kernel would name.
+   */
+  private prepareSource(fd: number, i: number): number {
+    if (this.portStrategy === 'kernel' || !this.shaped[i]) return 0;
+    if (this.portStrategy === 'bind-no-port') return bindSource(fd, this.source, true);
+    if (this.portStrategy === 'ip-local-port-range') {
+      return limitPortRange(fd, this.slice.low, this.slice.high);
+    }
+    const cycle = this.cycle!;
+    for (let tries = 0; tries < cycle.size; tries++) {
+      // sin_port, network byte order, at offset 2
+      this.source.writeUInt16BE(cycle.take(), 2);
+      const r = bindSource(fd, this.source, false);
+      if (r === 0 || errnoName(-r) !== 'EADDRINUSE') return r;
+    }
+    return -(errnoNumber('EADDRNOTAVAIL') ?? 99);
+  }
+
   /** Adds a destination; new connections are spread over destinations round-robin. */
   addDestination(d: Destination, target = false): void {
     this.targetMode ||= target;
     this.addrs.push(encodeSockAddr(d.host, d.port));
     this.addrNames.push(d.host.includes(':') ? `[${d.host}]:${d.port}` : `${d.host}:${d.port}`);
     this.v6.push(d.host.includes(':'));
+    this.shaped.push(isLoopbackV4(d.host));
   }
 
   /** Starts one non-blocking connect. Returns false when a wall stops the ramp. */
@@ -277,6 +331,13 @@ export class Engine {
     if (fd < 0) {
       this.fail(errnoName(-fd), 'socket');
       return false;
+    }
+    const bound = this.prepareSource(fd, i);
+    if (bound < 0) {
+      closeFd(fd);
+      const call = this.portStrategy === 'ip-local-port-range' ? 'setsockopt' : 'bind';
+      this.fail(errnoName(-bound), call, this.addrNames[i]);
+      return !this.stats.wall;
     }
     const connecting = startConnect(fd, this.addrs[i]!);
     if (connecting < 0) {

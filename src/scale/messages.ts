@@ -1,5 +1,6 @@
 /** The messages between the `max` coordinator and its workers (over the fork IPC channel). */
 import type { Destination, EngineStats, VerifyResult } from './engine.js';
+import type { PortStrategy } from './ports.js';
 import type { Probe } from './probe.js';
 
 export type ToWorker =
@@ -16,6 +17,8 @@ export type ToWorker =
       probe?: Probe;
       /** a connect whose SYN is unanswered this long fails with ETIMEDOUT */
       connectTimeoutMs?: number;
+      /** how each connection gets its source address and port (default kernel) */
+      portStrategy?: PortStrategy;
     }
   | {
       cmd: 'ramp';

@@ -63,3 +63,70 @@ export function seriesRates(
   const medianPerSec = median(ramp.filter((s) => s.rate > 0).map((s) => s.rate));
   return { medianPerSec, peakPerSec, meanPerSec };
 }
+
+/**
+ * When the series crossed `count` established, interpolated between the samples around it
+ * (ms since the ramp's start); undefined when it never did.
+ */
+function crossing(series: readonly Sample[], count: number): number | undefined {
+  if (count <= 0) return 0;
+  let prev = { t: 0, established: 0 };
+  for (const s of series) {
+    if (s.established >= count && prev.established < count) {
+      return (
+        prev.t + ((count - prev.established) / (s.established - prev.established)) * (s.t - prev.t)
+      );
+    }
+    prev = s;
+  }
+  return undefined;
+}
+
+/**
+ * Connects per second while the count went from `lo` to `hi` (fractions of `peak`), the
+ * crossing times interpolated between samples; null when the series does not cross both.
+ */
+export function rateBetween(
+  series: readonly Sample[],
+  peak: number,
+  lo: number,
+  hi: number,
+): number | null {
+  const t1 = crossing(series, peak * lo);
+  const t2 = crossing(series, peak * hi);
+  if (t1 === undefined || t2 === undefined || t2 <= t1) return null;
+  return Math.round((peak * (hi - lo) * 1000) / (t2 - t1));
+}
+
+/** The rate in the tail against the rate at the start: flat cost (issue 16, goal 4). */
+export interface FlatCost {
+  /** connects per second from 10% to 20% of the peak count */
+  ratePer10To20: number | null;
+  /** connects per second from 80% to 90% of the peak count */
+  ratePer80To90: number | null;
+  /** ratePer80To90 / ratePer10To20 (1: the tail costs what the start did); null if either is */
+  ratio: number | null;
+}
+
+/** The flat-cost figure of a series that peaked at `peak` established. */
+export function flatCost(series: readonly Sample[], peak: number): FlatCost {
+  const ratePer10To20 = rateBetween(series, peak, 0.1, 0.2);
+  const ratePer80To90 = rateBetween(series, peak, 0.8, 0.9);
+  const ratio =
+    ratePer10To20 && ratePer80To90 !== null ? +(ratePer80To90 / ratePer10To20).toFixed(3) : null;
+  return { ratePer10To20, ratePer80To90, ratio };
+}
+
+/**
+ * Connects per second in each tenth of the fill (0-10% of the peak, 10-20%, ...): the connect
+ * cost against fill level that the report draws. A tenth the series does not cross is null.
+ */
+export function ratesByFill(
+  series: readonly Sample[],
+  peak: number,
+  steps = 10,
+): (number | null)[] {
+  return Array.from({ length: steps }, (_, k) =>
+    rateBetween(series, peak, k / steps, (k + 1) / steps),
+  );
+}

@@ -6,6 +6,7 @@ import type { Sockstat } from '../limits/procfs.js';
 import { tag } from '../result.js';
 import { type Machine, machineLimits, type Plan } from './plan.js';
 import type { WorkerPool } from './pool.js';
+import { DEFAULT_PORT_STRATEGY } from './ports.js';
 import {
   type FailureKind,
   type FailureKinds,
@@ -13,6 +14,7 @@ import {
   resolveProbe,
   serverWallWords,
 } from './probe.js';
+import { flatCost } from './rates.js';
 import type { RunState } from './run-state.js';
 import type { Sampler } from './sampler.js';
 import type { MaxOptions, MaxResult, StoppedBy } from './types.js';
@@ -112,6 +114,7 @@ export function summarize(r: RunRecord): MaxResult {
     workers: pool.workers.length,
     fdsPerWorker: plan.fdsPerWorker,
     connectionsPerWorker: plan.perWorker,
+    portStrategy: options.portStrategy ?? DEFAULT_PORT_STRATEGY,
     established: peak.established,
     accepted: final.accepted,
     alive: r.alive,
@@ -129,6 +132,10 @@ export function summarize(r: RunRecord): MaxResult {
     stoppedBy: nameServerWall(r.stoppedBy, kinds, peak.established),
     timing: r.timing,
     rate: r.sampler.rates(r.timing.rampMs),
+    flatCost: flatCost(
+      r.sampler.series.filter((s) => s.t <= r.timing.rampMs),
+      peak.established,
+    ),
     memory: memory(r),
     sockstat: {
       before: r.sockBefore,

@@ -5,7 +5,9 @@
 import type { Sockstat } from '../limits/procfs.js';
 import type { Tagged } from '../result.js';
 import type { Destination } from './engine.js';
+import type { PortStrategy } from './ports.js';
 import type { FailureKind, FailureKinds, Probe } from './probe.js';
+import type { FlatCost } from './rates.js';
 
 export interface MaxOptions {
   /** connections to open; 'auto' = as many as the machine allows (planned from its limits) */
@@ -54,6 +56,8 @@ export interface MaxOptions {
   connectTimeoutMs?: number;
   /** how often progress is sampled during the ramp (default 250 ms; the hold: every second) */
   sampleMs?: number;
+  /** how each connection gets its source address and port (default: DEFAULT_PORT_STRATEGY) */
+  portStrategy?: PortStrategy;
   signal?: AbortSignal;
   /**
    * Awaited once every worker is up, right before the first connect: a cluster agent waits here
@@ -149,6 +153,8 @@ export interface MaxResult extends Tagged<'max'> {
   workers: number;
   fdsPerWorker: number;
   connectionsPerWorker: number;
+  /** how each connection got its source address and port (--port-strategy; absent: kernel) */
+  portStrategy?: PortStrategy;
   /** peak concurrent established connections (client ends) */
   established: number;
   /** server ends accepted (0 with --target: the listener is not ours) */
@@ -183,6 +189,11 @@ export interface MaxResult extends Tagged<'max'> {
     teardownMs: number;
   };
   rate: { medianPerSec: number; peakPerSec: number; meanPerSec: number };
+  /**
+   * the ramp's rate from 80% to 90% of the peak against its rate from 10% to 20% (absent in
+   * results saved before it was measured)
+   */
+  flatCost?: FlatCost;
   memory: {
     slabBeforeBytes: number;
     slabPeakBytes: number;

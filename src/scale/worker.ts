@@ -5,6 +5,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { FourtupleError } from '../errors.js';
+import { ephemeralPortRange } from '../limits/procfs.js';
 import { getNofileLimit, setNofileSoftLimit } from '../sockets/rlimit.js';
 import { AT_ONCE_MS, Engine } from './engine.js';
 import type { FromWorker, ToWorker } from './messages.js';
@@ -108,6 +109,9 @@ function handle(m: ToWorker): void {
         listening = m.targets.length === 0;
         if (m.probe) engine.setProbe(m.probe);
         if (m.connectTimeoutMs) engine.connectTimeoutMs = m.connectTimeoutMs;
+        if (m.portStrategy && m.portStrategy !== 'kernel') {
+          engine.setPortStrategy(m.portStrategy, process.pid, ephemeralPortRange());
+        }
         const capacity = Math.max(
           0,
           Math.floor((limit - base - listeners.length - 8) / (m.targets.length ? 1 : 2)),

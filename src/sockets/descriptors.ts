@@ -10,6 +10,7 @@ import { SyscallError } from '../errors.js';
 import { errnoNumber } from './errno.js';
 import { libc } from './libc.js';
 import { constants } from './platform.js';
+import { IP_LOCAL_PORT_RANGE } from './portrange.js';
 import { encodeSockAddr } from './sockaddr.js';
 
 const EINPROGRESS = errnoNumber('EINPROGRESS') ?? 115;
@@ -46,6 +47,35 @@ export function startConnect(fd: number, sockaddr: Buffer): number {
   if (libc().connect(fd, sockaddr, sockaddr.length) === 0) return 0;
   const e = libc().errno();
   return e === EINPROGRESS ? 0 : -e;
+}
+
+/** 1, as the int a boolean socket option takes */
+const optOne = Buffer.alloc(4);
+optOne.writeInt32LE(1, 0);
+/** IP_LOCAL_PORT_RANGE's value: high << 16 | low */
+const portRange = Buffer.alloc(4);
+
+/**
+ * bind() to an encoded sockaddr before connect: 0, or -errno. With `noPort`, the socket first
+ * sets IP_BIND_ADDRESS_NO_PORT, so bind(ip, 0) fixes only the address and connect() picks the
+ * port for the full 4-tuple (without it, bind(ip, 0) reserves a port for every destination).
+ */
+export function bindSource(fd: number, sockaddr: Buffer, noPort: boolean): number {
+  const c = constants();
+  if (noPort && libc().setsockopt(fd, c.IPPROTO_IP, c.IP_BIND_ADDRESS_NO_PORT, optOne, 4) < 0) {
+    return failed();
+  }
+  return libc().bind(fd, sockaddr, sockaddr.length) < 0 ? failed() : 0;
+}
+
+/**
+ * IP_LOCAL_PORT_RANGE (Linux 6.3+): connect() picks this socket's port from
+ * [low, high] only. 0, or -errno (ENOPROTOOPT on an older kernel).
+ */
+export function limitPortRange(fd: number, low: number, high: number): number {
+  portRange.writeUInt32LE((((high & 0xffff) << 16) | (low & 0xffff)) >>> 0, 0);
+  const c = constants();
+  return libc().setsockopt(fd, c.IPPROTO_IP, IP_LOCAL_PORT_RANGE, portRange, 4) < 0 ? failed() : 0;
 }
 
 /** accept4(SOCK_NONBLOCK | SOCK_CLOEXEC): the new fd, or -errno (-EAGAIN: the queue is empty). */

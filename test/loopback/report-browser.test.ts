@@ -72,7 +72,7 @@ describe.skipIf(!installed)(
           charts.map((c) => [c.id.replace(/-\d+$/, ''), c.datasets] as const),
         );
         // what the results imply: 1 series per theory chart; the failures chart one per errno
-        expect(charts).toHaveLength(6);
+        expect(charts).toHaveLength(7);
         expect(summary['chart-theory']).toBe(1);
         expect(failureErrnos).toBeGreaterThan(0);
         expect(summary['chart-failures']).toBe(failureErrnos);

@@ -98,7 +98,7 @@ describe('the report of real runs', () => {
     expect(s.toLowerCase()).toContain(esc(wallMeaning('EMFILE')).toLowerCase());
     expect(s).toMatch(/Failed attempts in the whole run: <span class="errno"[^>]*>EMFILE<\/span>/);
     const charts = [...s.matchAll(/<canvas id="chart-(\w+)-\d+"/g)].map((m) => m[1]);
-    expect(charts).toEqual(['connections', 'rate', 'memory', 'failures']);
+    expect(charts).toEqual(['connections', 'rate', 'fill', 'memory', 'failures']);
   });
 
   it('practice: a run that reached the requested count is a success, in words that read', async () => {

@@ -3,6 +3,8 @@
  * ceilings in reach, the rate, memory against connections, failures by errno; and the same
  * samples as a table for readers without JavaScript.
  */
+
+import { ratesByFill } from '../../scale/rates.js';
 import { errnoMeaning } from '../../sockets/errno.js';
 import { formatBytes } from '../../units.js';
 import type { ChartSeries, ChartSpec } from '../charts.js';
@@ -118,6 +120,39 @@ export function rateChart(series: Series): Drawn {
   };
   const caption = 'New established connections per second, per sample interval.';
   return { spec, html: figure(spec, caption, 'Connection rate') };
+}
+
+/**
+ * Connect rate against fill level: connects per second in each tenth of the way to the peak
+ * (0-10%, 10-20%, ...), the crossing times interpolated between samples. A flat line means the
+ * last connections cost what the first did; the caption names the port strategy and the
+ * flat-cost figure (80-90% against 10-20%).
+ */
+export function fillChart(max: MaxInput): Drawn {
+  const ramp = max.series.filter((s) => s.t <= max.timing.rampMs);
+  const byFill = ratesByFill(ramp, max.established);
+  const strategy = max.portStrategy ?? 'kernel';
+  const spec: ChartSpec = {
+    id: chartId('fill'),
+    kind: 'line',
+    title: 'Connect rate against fill level',
+    series: [
+      {
+        label: `connections/s (${strategy})`,
+        data: byFill.flatMap((y, k) => (y === null ? [] : [{ x: k * 10 + 5, y }])),
+        color: '--c2',
+      },
+    ],
+    x: { title: '% of the peak count established' },
+    y: { title: 'connections per second', unit: 'rate', min: 0 },
+  };
+  const f = max.flatCost;
+  const ratio =
+    f && f.ratio !== null
+      ? ` Flat cost ${f.ratio}: the rate from 80% to 90% of the peak over the rate from 10% to 20%.`
+      : '';
+  const caption = `Connects per second in each tenth of the ramp, port strategy ${strategy}.${ratio}`;
+  return { spec, html: figure(spec, caption, 'Connect rate against fill level') };
 }
 
 export function memoryChart(series: Series, slab0: number): Drawn {

@@ -10,6 +10,7 @@ import {
   type Drawn,
   failedErrnos,
   failuresChart,
+  fillChart,
   memoryChart,
   rateChart,
   seriesTable,
@@ -97,6 +98,7 @@ function seriesHtml(max: MaxInput, limits: LimitsInput | undefined, charts: Draw
   charts.push(
     connectionsChart(max, limits, stopWords(max.stoppedBy)),
     rateChart(series),
+    fillChart(max),
     memoryChart(series, slab0),
   );
   if (errnos.length) charts.push(failuresChart(series, errnos));
