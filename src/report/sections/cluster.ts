@@ -91,6 +91,6 @@ export function clusterSection(m: Wire<MergedResult>): Section {
           'The skew of the hold starts: how close to simultaneous the agents were.',
         )
       : '') +
-    `<div class="scroll"><table><thead><tr><th>index</th><th>pod</th><th>node</th><th>source</th><th>established</th><th>alive</th><th>dead</th><th>hold start +ms</th><th>state</th></tr></thead><tbody>${agentRows(m)}</tbody></table></div>`;
+    `<div class="table-wrap"><table><thead><tr><th>index</th><th>pod</th><th>node</th><th>source</th><th>established</th><th>alive</th><th>dead</th><th>hold start +ms</th><th>state</th></tr></thead><tbody>${agentRows(m)}</tbody></table></div>`;
   return { id: 'cluster', title: 'Cluster: every agent at once', html, charts };
 }
