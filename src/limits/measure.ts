@@ -10,6 +10,7 @@
  * slope's standard error, Slab's drift while nothing was opened, sockets other programs opened
  * meanwhile); the prediction falls back to DEFAULT_COST when it is not.
  */
+import { execFileSync } from 'node:child_process';
 import { FourtupleError, InvalidOptionError } from '../errors.js';
 import { getNofileLimit } from '../sockets/rlimit.js';
 import { formatBytes } from '../units.js';
@@ -150,11 +151,26 @@ function sample(started: number): MemorySample {
   };
 }
 
-/** Sockets in /proc/net/tcp with `port` at either end (the listener included). */
+/**
+ * Sockets with `port` at either end (the listener included), in any state. Asked of the kernel
+ * through `ss` with a filter: reading all of /proc/net/tcp costs tens of MiB of strings when
+ * another program holds a few hundred thousand sockets, and that memory would count in the
+ * next attempt's holder baseline. /proc/net/tcp only when `ss` is missing.
+ */
 export function socketsOnPort(port: number): number {
-  const text = readProcText('/proc/net/tcp');
-  if (text === undefined) return 0;
-  return parseProcNetTcp(text).filter((s) => s.localPort === port || s.remotePort === port).length;
+  try {
+    const out = execFileSync('ss', ['-Htan', `sport = :${port} or dport = :${port}`], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 10_000,
+    });
+    return out.split('\n').filter((l) => l.trim() !== '').length;
+  } catch {
+    const text = readProcText('/proc/net/tcp');
+    if (text === undefined) return 0;
+    return parseProcNetTcp(text).filter((s) => s.localPort === port || s.remotePort === port)
+      .length;
+  }
 }
 
 function abortError(signal: AbortSignal): unknown {
