@@ -152,6 +152,20 @@ function sample(started: number): MemorySample {
 }
 
 /**
+ * Buffer pages per connection from the steps' slopes of the machine's TCP pages (sockstat
+ * mem). The held connections are idle, so their own share is about 0; a figure only when every
+ * step agrees (none negative, none below half the median): pages that come and go between steps
+ * are another program's traffic, and were read as up to 0.45 pages per connection (a tcp_mem
+ * wall at 1.3M) while another `max` verified its connections.
+ */
+export function ownTcpMemPages(steps: readonly number[]): number {
+  if (steps.length === 0) return 0;
+  const med = median([...steps]);
+  const agree = steps.every((x) => x >= 0 && x >= med / 2);
+  return agree ? Math.max(0, Math.round(med * 1000) / 1000) : 0;
+}
+
+/**
  * Sockets with `port` at either end (the listener included), in any state. Asked of the kernel
  * through `ss` with a filter: reading all of /proc/net/tcp costs tens of MiB of strings when
  * another program holds a few hundred thousand sockets, and that memory would count in the
@@ -290,7 +304,12 @@ async function stepped(
     ).map(Math.round),
     userBytesPerConnection: Math.max(0, Math.round(slope((m) => m.rssBytes))),
     memAvailableBytesPerConnection: Math.round(medianStep((m) => -m.memAvailableBytes)),
-    tcpMemPagesPerConnection: Math.max(0, ratio(medianStep((m) => m.sockstat.tcpMemPages))),
+    tcpMemPagesPerConnection: ownTcpMemPages(
+      stepSlopes(
+        xs,
+        ys.map((m) => m.sockstat.tcpMemPages),
+      ),
+    ),
     conntrackEntriesPerConnection:
       before.conntrackCount === null || during.conntrackCount === null
         ? null

@@ -31,6 +31,7 @@ import {
   sortLimits,
   stepSlopes,
 } from '../../src/limits/index.js';
+import { ownTcpMemPages } from '../../src/limits/measure.js';
 import { cli } from '../helpers/cli.js';
 
 const LIMITS_TEXT = `Limit                     Soft Limit           Hard Limit           Units     
@@ -591,5 +592,16 @@ describe('fourtuple limits: flags', () => {
       bothEndsLocal: true,
     });
     expect(j.measured).toBeNull();
+  });
+});
+
+describe('ownTcpMemPages', () => {
+  it('is the median step only when every step agrees; pages that come and go are another program’s', () => {
+    expect(ownTcpMemPages([0, 0, 0, 0])).toBe(0);
+    expect(ownTcpMemPages([1, 1.2, 0.9, 1])).toBe(1);
+    // another program's traffic between steps: up one step, down the next
+    expect(ownTcpMemPages([2.1, -1.5, 0.45, 0.6])).toBe(0);
+    expect(ownTcpMemPages([0.9, 0.1, 1, 1])).toBe(0);
+    expect(ownTcpMemPages([])).toBe(0);
   });
 });
