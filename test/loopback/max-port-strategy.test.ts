@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { ephemeralPortRange } from '../../src/limits/procfs.js';
 import { runMax } from '../../src/scale/coordinator.js';
 import { type PortStrategy, rangeSlice } from '../../src/scale/ports.js';
+import { descendants, listeningPorts } from '../helpers/procs.js';
 
 interface Entry {
   local: string;
@@ -36,27 +37,19 @@ function tcp4(): Entry[] {
     });
 }
 
-const LISTEN = 0x0a;
 const ESTABLISHED = 0x01;
 
 /** Runs max with `strategy`: the result, and its client sockets once all 5,000 were up. */
 async function run(strategy: PortStrategy) {
-  const before = new Set(
-    tcp4()
-      .filter((e) => e.state === LISTEN)
-      .map((e) => e.localPort),
-  );
   let clients: Entry[] = [];
   const r = await runMax(
     { connections: 5000, holdMs: 1500, portStrategy: strategy, verifyTimeoutMs: 20_000 },
     (p) => {
       if (p.established < 5000 || clients.length) return;
       const now = tcp4();
-      const ours = new Set(
-        now
-          .filter((e) => e.state === LISTEN && e.local === '127.0.0.1' && !before.has(e.localPort))
-          .map((e) => e.localPort),
-      );
+      // the ports this run's workers listen on (our own child processes: another program's
+      // listeners, started meanwhile, are not ours)
+      const ours = new Set(listeningPorts(descendants(process.pid).map((d) => d.pid)));
       clients = now.filter(
         (e) => e.state === ESTABLISHED && e.remote === '127.0.0.1' && ours.has(e.remotePort),
       );

@@ -5,6 +5,7 @@
  * certificate input and old TLS versions are refused (exit 2); a target that speaks plain TCP is
  * an error naming the handshake failure (exit 1). No certificate directory is left behind.
  */
+
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -15,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MaxResult } from '../../src/scale/coordinator.js';
 import { BIN, cli } from '../helpers/cli.js';
 import { sleep } from '../helpers/procs.js';
+import { EXIT_BOUND_MS } from '../helpers/signals.js';
 
 /** this checkout's TLS worker (other checkouts on the machine may run `max` at the same time) */
 const WORKER = fileURLToPath(new URL('../../dist/scale/tls-worker.js', import.meta.url));
@@ -121,7 +123,7 @@ describe('max --tls on loopback', () => {
     const t0 = Date.now();
     child.kill('SIGTERM');
     expect(await exited).toBe(143);
-    expect(Date.now() - t0).toBeLessThan(5500);
+    expect(Date.now() - t0).toBeLessThan(EXIT_BOUND_MS);
     const r = JSON.parse(out) as MaxResult;
     expect(r.stoppedBy.reason).toBe('interrupted');
     expect(r.established).toBeLessThan(5000);

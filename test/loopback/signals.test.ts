@@ -19,7 +19,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { killAll, spawnCli } from '../helpers/child.js';
 import { freePortBlock } from '../helpers/ports.js';
 import { fdCount, freeze, sockstat, thawWith, until, watchDescendants } from '../helpers/procs.js';
-import { expectNothingLeft, interrupt, SIGNALS } from '../helpers/signals.js';
+import { EXIT_BOUND_MS, expectNothingLeft, interrupt, SIGNALS } from '../helpers/signals.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fourtuple-signals-'));
 afterEach(killAll);
@@ -50,7 +50,7 @@ describe('signals on loopback', () => {
       const r = await interrupt(child, sig);
       const seen = watch.stop();
       console.log(`prove 4x32 ${sig}: exited ${r.code} in ${r.ms} ms`);
-      expect(r.ms).toBeLessThan(5000);
+      expect(r.ms).toBeLessThan(EXIT_BOUND_MS);
       expect(r.code).toBe(code);
       expect(child.stderr()).toBe('fourtuple prove: interrupted\n');
       expect(child.lines.join('')).toBe(''); // no result: it did not finish
@@ -88,7 +88,7 @@ describe('signals on loopback', () => {
         console.log(
           `demo ${sig} (attempt ${attempt}, after ${done} of 22 experiments): exited ${r.code} in ${ms} ms`,
         );
-        expect(ms).toBeLessThan(5000);
+        expect(ms).toBeLessThan(EXIT_BOUND_MS);
         expect(r.code).toBe(code);
         expect(child.stderr()).toBe('fourtuple demo: interrupted\n');
         expect(child.lines.some((l) => /experiments in \d+ ms/.test(l))).toBe(false);

@@ -19,6 +19,7 @@ import {
 } from '../../src/hosts/index.js';
 import { BIN, cliProcess } from '../helpers/cli.js';
 import { describeNetns } from '../helpers/netns.js';
+import { EXIT_BOUND_MS } from '../helpers/signals.js';
 
 /** Run ids this file created: removed after each test whatever happened. */
 const created = new Set<string>();
@@ -383,7 +384,7 @@ describeNetns('netns labs', () => {
       const t0 = Date.now();
       child.kill(sig);
       const r = await exited(child);
-      expect(Date.now() - t0).toBeLessThan(5000);
+      expect(Date.now() - t0).toBeLessThan(EXIT_BOUND_MS);
       expect(r.code).toBe(code);
       expect(stderr()).toBe('fourtuple hosts: interrupted\n');
       expect(leftovers(runId)).toEqual([]);

@@ -21,7 +21,7 @@ import {
   until,
   watchDescendants,
 } from '../helpers/procs.js';
-import { interrupt, SIGNALS } from '../helpers/signals.js';
+import { EXIT_BOUND_MS, interrupt, SIGNALS } from '../helpers/signals.js';
 
 /** Run ids of labs this file's children made: removed after each test whatever happened. */
 const created = new Set<string>();
@@ -60,7 +60,7 @@ describeNetns('signals with netns labs', () => {
       const r = await interrupt(child, sig);
       const seen = watch.stop();
       const what = `prove netns 4x32 ${sig}: exited ${r.code} in ${r.ms} ms; ${seen.length} child processes seen`;
-      expect(r.ms, what).toBeLessThan(5000);
+      expect(r.ms, what).toBeLessThan(EXIT_BOUND_MS);
       expect(r.code, what).toBe(code);
       expect(child.stderr()).toBe('fourtuple prove: interrupted\n');
       expect(child.lines.join('')).toBe('');
@@ -96,7 +96,7 @@ describeNetns('signals with netns labs', () => {
       const ms = Date.now() - t0;
       const seen = watch.stop();
       const what = `demo netns SIGINT (attempt ${attempt}, after ${child.lines.filter((l) => l.startsWith('== ')).length} of 22 experiments): exited ${r.code} in ${ms} ms`;
-      expect(ms, what).toBeLessThan(5000);
+      expect(ms, what).toBeLessThan(EXIT_BOUND_MS);
       expect(r.code, what).toBe(130);
       expect(child.stderr()).toBe('fourtuple demo: interrupted\n');
       expect(leftovers()).toBe(0);
