@@ -120,16 +120,6 @@ export function fitsMore(m: {
   return m.assigned < fits;
 }
 
-/** Every worker's share at once, in order (quotaFor for each). */
-export function assignQuotas(plan: Plan, capacities: number[]): number[] {
-  let assigned = 0;
-  return capacities.map((cap, k) => {
-    const q = quotaFor({ ...plan, workers: capacities.length }, assigned, k, cap);
-    assigned += q;
-    return q;
-  });
-}
-
 /** What the machine offers at the start of a run: the readings a plan is made from. */
 export interface Machine {
   nofile: NofileLimit;

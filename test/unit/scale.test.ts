@@ -5,9 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { verifyBudgetMs } from '../../src/scale/phases.js';
 import {
-  assignQuotas,
   COST_MEASURED_AFTER,
   fitsMore,
+  type Plan,
   planMax,
   quotaFor,
 } from '../../src/scale/plan.js';
@@ -60,7 +60,17 @@ describe('RunState.stop: the one owner of why the run stopped', () => {
   });
 });
 
-describe('assignQuotas', () => {
+/** Every worker's share in the order they are ready, as the coordinator hands them out. */
+function assignQuotas(plan: Plan, capacities: number[]): number[] {
+  let assigned = 0;
+  return capacities.map((cap, k) => {
+    const q = quotaFor({ ...plan, workers: capacities.length }, assigned, k, cap);
+    assigned += q;
+    return q;
+  });
+}
+
+describe('quotaFor, worker by worker', () => {
   const plan = planMax({
     connections: 25_000,
     fdsPerWorker: 20_000,
