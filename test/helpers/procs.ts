@@ -207,6 +207,31 @@ export function listeningPorts(pids: Iterable<number>, lowFds = 64): number[] {
 }
 
 /**
+ * The inodes of every socket `pids` hold (all their descriptors): what tells a process's own
+ * sockets in /proc/net/tcp from another program's with the same addresses and ports.
+ */
+export function socketInodes(pids: Iterable<number>): Set<string> {
+  const inodes = new Set<string>();
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue; // exited
+    }
+    for (const fd of fds) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m) inodes.add(m[1]!);
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return inodes;
+}
+
+/**
  * Waits until /proc/net/sockstat's TCP inuse and TIME_WAIT are back within `slack` of
  * `before` (the kernel frees sockets asynchronously; other programs open some meanwhile).
  */

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { ephemeralPortRange } from '../../src/limits/procfs.js';
 import { runMax } from '../../src/scale/coordinator.js';
 import { type PortStrategy, rangeSlice } from '../../src/scale/ports.js';
-import { descendants, listeningPorts } from '../helpers/procs.js';
+import { descendants, listeningPorts, socketInodes } from '../helpers/procs.js';
 
 interface Entry {
   local: string;
@@ -15,6 +15,7 @@ interface Entry {
   remote: string;
   remotePort: number;
   state: number;
+  inode: string;
 }
 
 /** "0100007F:1F90" (little-endian IPv4, port in hex) to ['127.0.0.1', 8080]. */
@@ -33,7 +34,8 @@ function tcp4(): Entry[] {
     .map((f) => {
       const [local, localPort] = endpoint(f[1]!);
       const [remote, remotePort] = endpoint(f[2]!);
-      return { local, localPort, remote, remotePort, state: Number.parseInt(f[3]!, 16) };
+      const state = Number.parseInt(f[3]!, 16);
+      return { local, localPort, remote, remotePort, state, inode: f[9]! };
     });
 }
 
@@ -46,13 +48,19 @@ async function run(strategy: PortStrategy) {
     { connections: 5000, holdMs: 1500, portStrategy: strategy, verifyTimeoutMs: 20_000 },
     (p) => {
       if (p.established < 5000 || clients.length) return;
-      const now = tcp4();
-      // the ports this run's workers listen on (our own child processes: another program's
-      // listeners, started meanwhile, are not ours)
-      const ours = new Set(listeningPorts(descendants(process.pid).map((d) => d.pid)));
-      clients = now.filter(
-        (e) => e.state === ESTABLISHED && e.remote === '127.0.0.1' && ours.has(e.remotePort),
-      );
+      // this run's client sockets: connected to a port its workers listen on, and held by its
+      // own worker processes (by inode, once each: another program's sockets can share
+      // addresses and ports with ours, and a read of /proc/net/tcp while sockets come and go
+      // can show one twice)
+      const pids = descendants(process.pid).map((d) => d.pid);
+      const ports = new Set(listeningPorts(pids));
+      const ours = socketInodes(pids);
+      const seen = new Set<string>();
+      clients = tcp4().filter((e) => {
+        if (e.state !== ESTABLISHED || !ours.has(e.inode) || seen.has(e.inode)) return false;
+        seen.add(e.inode);
+        return e.remote === '127.0.0.1' && ports.has(e.remotePort);
+      });
     },
   );
   return { r, clients };
