@@ -33,11 +33,13 @@ beforeAll(async () => {
         agents: 2,
         coordinator,
         listenHost: '127.0.0.1',
-        barrierTimeoutMs: 20_000,
+        // each agent boots its workers before it joins: on a machine loaded by other runs
+        // that can take many seconds, and the barrier waits for the slower one
+        barrierTimeoutMs: 45_000,
       }),
     ),
   );
-}, 60_000);
+}, 120_000);
 afterAll(async () => {
   await listener?.close();
   rmSync(dir, { recursive: true, force: true });
@@ -46,7 +48,9 @@ afterAll(async () => {
 describe('cluster agents on loopback', () => {
   it('split 2,001 connections 1,001 / 1,000, start together, and agent 0 merges both: complete', () => {
     const [a0, a1] = runs as [AgentRun, AgentRun];
-    expect([a0.agent.established, a1.agent.established]).toEqual([1001, 1000]);
+    // on failure, say why (an agent's error, its stop reason) rather than only the counts
+    const why = JSON.stringify(runs.map((r) => [r.agent.error, r.agent.stoppedBy]));
+    expect([a0.agent.established, a1.agent.established], why).toEqual([1001, 1000]);
     expect(a0.agent.startAt).toBe(a1.agent.startAt);
     expect(a1.merged).toBeUndefined();
     const m = a0.merged!;
