@@ -3,6 +3,7 @@ import { InterruptedError, UsageError } from '../errors.js';
 import { ephemeralPortRange } from '../limits/procfs.js';
 import { type MemSample, readMem } from '../scale/_proc.js';
 import { type MaxResult, type Progress, runMax } from '../scale/coordinator.js';
+import { defaultDurationMs } from '../scale/plan.js';
 import { DEFAULT_PORT_STRATEGY, PORT_STRATEGIES } from '../scale/ports.js';
 import { type FailureKind, type FailureRecord, parseProbe, showBytes } from '../scale/probe.js';
 import { getNofileLimit } from '../sockets/rlimit.js';
@@ -197,7 +198,7 @@ side, beside a short plain-TCP baseline, and the CPU and memory walls they imply
       type: 'duration',
       minMs: 1000,
       maxMs: 3_600_000,
-      defaultText: '2m (10m with --tls)',
+      defaultText: '2m (10m with --connections auto or --tls)',
       field: 'durationMs',
       description: 'bound on the ramp',
     },
@@ -278,9 +279,7 @@ side, beside a short plain-TCP baseline, and the CPU and memory walls they imply
     const { connections, workers, rate, window, concurrency } = values;
     const allowRemote = values['allow-remote'];
     const holdMs = values.hold;
-    // TLS handshakes cost ~10x a plain connect on each side, and this machine is shared: at
-    // ~70 handshakes/s (measured, 2 busy cores) 20,000 take ~5 minutes
-    const durationMs = values.duration ?? (values.tls ? 600_000 : 120_000);
+    const durationMs = values.duration ?? defaultDurationMs({ connections, tls: values.tls });
     const memoryFloorBytes = values['memory-floor'];
     const fdsPerWorker = values['fds-per-worker'];
     const probe = values.probe;

@@ -94,6 +94,11 @@ export function hasCapability(mask: bigint, cap: number): boolean {
   return ((mask >> BigInt(cap)) & 1n) === 1n;
 }
 
+/** Whether a /proc/PID/uid_map is the initial user namespace's (the identity map of all uids). */
+export function isInitialUserNamespace(uidMapText: string): boolean {
+  return /^\s*0\s+0\s+4294967295\s*$/.test(uidMapText.trim());
+}
+
 /** Parses /proc/meminfo into bytes per field ("MemAvailable: 123 kB" -> 125952). */
 export function parseMeminfo(text: string): Record<string, number> {
   const out: Record<string, number> = {};

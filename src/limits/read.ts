@@ -12,6 +12,7 @@ import {
   CAP_SYS_RESOURCE,
   type FileNr,
   hasCapability,
+  isInitialUserNamespace,
   memoryFreeForSockets,
   type PortRange,
   parseCapEff,
@@ -273,8 +274,7 @@ export function readLimits(options: ReadOptions = {}): LimitsReading {
         };
 
   const uidMap = readText(`${root}/proc/self/uid_map`);
-  const initialUserNamespace =
-    'text' in uidMap && /^\s*0\s+0\s+4294967295\s*$/.test(uidMap.text.trim());
+  const initialUserNamespace = 'text' in uidMap && isInitialUserNamespace(uidMap.text);
 
   const found: Omit<LimitsReading, 'writableSysctls'> = {
     pid: process.pid,

@@ -21,6 +21,7 @@ import {
 } from './phases.js';
 import {
   checkMaxTargets,
+  defaultDurationMs,
   defaultMemoryFloor,
   fitsMore,
   type Machine,
@@ -84,6 +85,7 @@ export async function runMax(
     memAvailableBytes: machine.mem.availableBytes,
     memoryFloorBytes: floorBytes,
     fileMaxFree: machine.fileNr.max - machine.fileNr.allocated,
+    fileMaxExempt: machine.fileMaxExempt,
     ephemeralPorts: machine.range.size,
     targets: (options.targets ?? []).length,
   });
@@ -201,7 +203,7 @@ async function startAndRamp(run: Run): Promise<{ startupMs: number; rampMs: numb
     window: options.window ?? 128,
     concurrency,
     rate: options.rate ?? 0,
-    durationMs: options.durationMs ?? 120_000,
+    durationMs: options.durationMs ?? defaultDurationMs({ connections: options.connections }),
   };
   let ramp: Ramp | undefined;
   let rampStart = 0;

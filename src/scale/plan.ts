@@ -2,9 +2,17 @@
  * Planning a `max` run, before any process starts: the machine's readings, how many workers,
  * descriptors and connections the run needs (pure), and the target policy.
  */
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { UsageError } from '../errors.js';
-import { ephemeralPortRange, type PortRange } from '../limits/procfs.js';
+import {
+  CAP_SYS_ADMIN,
+  ephemeralPortRange,
+  hasCapability,
+  isInitialUserNamespace,
+  type PortRange,
+  parseCapEff,
+} from '../limits/procfs.js';
 import { anyRemote, assertTargetsAllowed } from '../policy/targets.js';
 import { getNofileLimit, type NofileLimit } from '../sockets/rlimit.js';
 import { type MemSample, readFileNr, readMem } from './_proc.js';
@@ -29,6 +37,16 @@ export function defaultMemoryFloor(totalBytes: number): number {
   return Math.round(Math.max(totalBytes * 0.1, Math.min(2 * 1024 ** 3, totalBytes * 0.25)));
 }
 
+/**
+ * The ramp's bound when --duration is not given: 2 minutes for a number of connections; 10
+ * minutes for 'auto' (it runs to the memory wall: on 2 cores and 24 GiB about 1.9M, and this
+ * machine's connect rate fell to 5,500-13,000/s near the top, 2.5-6 minutes) and for --tls
+ * (handshakes cost about 10x a plain connect on each side: ~70/s measured on 2 busy cores).
+ */
+export function defaultDurationMs(o: { connections?: number | 'auto'; tls?: boolean }): number {
+  return o.tls || o.connections === 'auto' ? 600_000 : 120_000;
+}
+
 export interface Plan {
   connections: number;
   workers: number;
@@ -47,6 +65,8 @@ export function planMax(input: {
   memAvailableBytes: number;
   memoryFloorBytes: number;
   fileMaxFree: number;
+  /** CAP_SYS_ADMIN in the initial user namespace: the kernel does not enforce fs.file-max */
+  fileMaxExempt?: boolean;
   ephemeralPorts: number;
   targets: number;
 }): Plan {
@@ -59,7 +79,12 @@ export function planMax(input: {
     0,
     Math.floor((input.memAvailableBytes - input.memoryFloorBytes) / PLAN_BYTES_PER_CONNECTION),
   );
-  const fileBound = Math.floor((input.fileMaxFree * 0.95) / fdsPerConn);
+  // alloc_empty_file() lets CAP_SYS_ADMIN (initial user namespace) past fs.file-max: root's
+  // runs are not bounded by it (on this 24 GiB machine it is 2,466,160 files, 1.17M connections
+  // with both ends here, well below the memory wall)
+  const fileBound = input.fileMaxExempt
+    ? Number.POSITIVE_INFINITY
+    : Math.floor((input.fileMaxFree * 0.95) / fdsPerConn);
   // With --target every worker connects from 127.0.0.1 to the same destinations: the ephemeral
   // range bounds the whole run per destination. Our own listeners get one port per worker.
   const portBound = input.bothEnds
@@ -125,6 +150,8 @@ export interface Machine {
   nofile: NofileLimit;
   mem: MemSample;
   fileNr: { allocated: number; max: number };
+  /** this process may open files beyond fs.file-max (CAP_SYS_ADMIN, initial user namespace) */
+  fileMaxExempt: boolean;
   range: PortRange;
   cores: number;
 }
@@ -142,11 +169,25 @@ export function machineLimits(machine: Machine): MaxResult['limits'] {
   };
 }
 
+function fileMaxExempt(): boolean {
+  try {
+    const mask = parseCapEff(readFileSync('/proc/self/status', 'utf8'));
+    return (
+      mask !== undefined &&
+      hasCapability(mask, CAP_SYS_ADMIN) &&
+      isInitialUserNamespace(readFileSync('/proc/self/uid_map', 'utf8'))
+    );
+  } catch {
+    return false;
+  }
+}
+
 export function readMachine(): Machine {
   return {
     nofile: getNofileLimit(),
     mem: readMem(),
     fileNr: readFileNr(),
+    fileMaxExempt: fileMaxExempt(),
     range: ephemeralPortRange(),
     cores: availableParallelism(),
   };

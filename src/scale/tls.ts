@@ -15,7 +15,13 @@ import { tag } from '../result.js';
 import { readMem, readProcSize, readSockstatNow } from './_proc.js';
 import type { Destination } from './engine.js';
 import { childExited, settleSockstat } from './phases.js';
-import { checkMaxTargets, defaultMemoryFloor, machineLimits, readMachine } from './plan.js';
+import {
+  checkMaxTargets,
+  defaultDurationMs,
+  defaultMemoryFloor,
+  machineLimits,
+  readMachine,
+} from './plan.js';
 import { type CertPair, makeThrowawayCert, readCertFile } from './tls-certs.js';
 import { measureCryptoFloor } from './tls-floor.js';
 import {
@@ -550,7 +556,7 @@ export async function runMaxTls(
     window: options.window ?? 128,
     connectTimeoutMs: options.connectTimeoutMs ?? 5000,
     verifyTimeoutMs: options.verifyTimeoutMs ?? 30_000,
-    durationMs: options.durationMs ?? 120_000,
+    durationMs: options.durationMs ?? defaultDurationMs({ tls: true }),
     floorBytes,
     signal: options.signal,
     onProgress,

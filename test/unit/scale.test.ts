@@ -8,6 +8,7 @@ import {
   COST_MEASURED_AFTER,
   fitsMore,
   type Plan,
+  defaultDurationMs,
   planMax,
   quotaFor,
 } from '../../src/scale/plan.js';
@@ -91,6 +92,38 @@ describe('quotaFor, worker by worker', () => {
   it('a worker that did not say its capacity gets its part; one that did not start, none left over', () => {
     expect(assignQuotas(plan, [0, 0, 0])).toEqual([8_334, 8_334, 8_332]);
     expect(assignQuotas(plan, [])).toEqual([]);
+  });
+});
+
+describe("planMax 'auto'", () => {
+  // this machine: 24 GiB, fs.file-max 2,466,160; both ends here: 2 descriptors a connection
+  const machine = {
+    connections: 'auto' as const,
+    fdsPerWorker: 20_000,
+    bothEnds: true,
+    memAvailableBytes: 22 * 1024 ** 3,
+    memoryFloorBytes: 2 * 1024 ** 3,
+    fileMaxFree: 2_466_160,
+    ephemeralPorts: 28_232,
+    targets: 0,
+  };
+
+  it('stops at fs.file-max for a process the kernel holds to it', () => {
+    const plan = planMax(machine);
+    expect(plan.boundBy).toBe('fs.file-max');
+    expect(plan.connections).toBe(Math.floor((2_466_160 * 0.95) / 2));
+  });
+
+  it('plans to the memory when fs.file-max does not apply (CAP_SYS_ADMIN)', () => {
+    const plan = planMax({ ...machine, fileMaxExempt: true });
+    expect(plan.boundBy).toBe('memory (free for sockets, above the floor)');
+    expect(plan.connections).toBe((20 * 1024 ** 3) / 4096);
+  });
+
+  it("gets 10 minutes of ramp by default, a number of connections 2 (the walls stop 'auto')", () => {
+    expect(defaultDurationMs({ connections: 'auto' })).toBe(600_000);
+    expect(defaultDurationMs({ connections: 1_000_000 })).toBe(120_000);
+    expect(defaultDurationMs({ connections: 1000, tls: true })).toBe(600_000);
   });
 });
 
