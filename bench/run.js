@@ -82,18 +82,36 @@ async function runC(bin, total, perProc, concurrency) {
   let rampMsSum = 0;
   const memBefore = memAvailable();
   const t0 = performance.now();
+  /** the next JSON line each child prints, in order */
+  const lines = new Map();
+  const nextLine = (p) =>
+    new Promise((resolve) => {
+      const l = lines.get(p);
+      if (l.queue.length) resolve(l.queue.shift());
+      else l.waiting.push(resolve);
+    });
   const one = (n) =>
     new Promise((resolve, reject) => {
       const p = spawn(bin, [String(n), '128', 'hold'], { stdio: ['pipe', 'pipe', 'inherit'] });
       children.push(p);
-      let out = '';
+      const l = { buf: '', queue: [], waiting: [] };
+      lines.set(p, l);
       p.on('exit', (code) => {
-        if (code !== 0) reject(new Error(`epoll_ref exited ${code}: ${out}`));
+        if (code !== 0) reject(new Error(`epoll_ref exited ${code}: ${l.buf}`));
       });
       p.stdout.on('data', (d) => {
-        out += d;
-        if (!out.includes('\n')) return;
-        const r = JSON.parse(out);
+        l.buf += d;
+        let k = l.buf.indexOf('\n');
+        while (k >= 0) {
+          const r = JSON.parse(l.buf.slice(0, k));
+          l.buf = l.buf.slice(k + 1);
+          const w = l.waiting.shift();
+          if (w) w(r);
+          else l.queue.push(r);
+          k = l.buf.indexOf('\n');
+        }
+      });
+      nextLine(p).then((r) => {
         established += r.established;
         rampMsSum += r.rampMs;
         resolve();
@@ -109,6 +127,15 @@ async function runC(bin, total, perProc, concurrency) {
   await Promise.all(Array.from({ length: concurrency }, lane));
   const ms = performance.now() - t0;
   const memAtN = memAvailable();
+  // verify as fourtuple does, every process at once: a byte echoed on every connection
+  const tv = performance.now();
+  const verified = await Promise.all(
+    children.map((p) => {
+      p.stdin.write('verify\n');
+      return nextLine(p);
+    }),
+  );
+  const verifyMs = performance.now() - tv;
   const t1 = performance.now();
   await Promise.all(
     children.map(
@@ -129,6 +156,8 @@ async function runC(bin, total, perProc, concurrency) {
     perSecWallClock: Math.round((established / ms) * 1000),
     rampOnlyPerSec: Math.round((established / rampWall) * 1000),
     memAvailableDropBytesPerConnection: Math.round((memBefore - memAtN) / established),
+    verifyMs: Math.round(verifyMs),
+    alive: verified.reduce((n, v) => n + v.alive, 0),
     teardownMs: Math.round(performance.now() - t1),
   };
 }
@@ -313,7 +342,7 @@ async function compare(n) {
       const c = await runC(cBin, n, 9000, concurrency);
       cRuns.push(c);
       log(
-        `C epoll reference ${n}: ${c.established} held after ${c.wallToNMs} ms = ${c.perSecWallClock}/s by the wall clock (${c.rampOnlyPerSec}/s ramp only)`,
+        `C epoll reference ${n}: ${c.established} held after ${c.wallToNMs} ms = ${c.perSecWallClock}/s by the wall clock (${c.rampOnlyPerSec}/s ramp only; verify ${c.verifyMs} ms, ${c.alive} alive; teardown ${c.teardownMs} ms)`,
       );
     }
     await settle(baselineInuse);
@@ -328,12 +357,18 @@ async function compare(n) {
     wallToNMs: med(ftRuns, (r) => r.bench.wallToNMs),
     perSecWallClock: med(ftRuns, (r) => r.bench.perSecWallClock),
     rampOnlyPerSec: med(ftRuns, (r) => r.rate.meanPerSec),
+    verifyMs: med(ftRuns, (r) => r.timing.verifyMs),
+    teardownMs: med(ftRuns, (r) => r.timing.teardownMs),
   };
+  // C verifies and tears down the same way (an echo on every connection; RSTs from the server
+  // ends): what this machine's kernel needs for them, beside what fourtuple takes
   const c = cBin
     ? {
         wallToNMs: med(cRuns, (r) => r.wallToNMs),
         perSecWallClock: med(cRuns, (r) => r.perSecWallClock),
         rampOnlyPerSec: med(cRuns, (r) => r.rampOnlyPerSec),
+        verifyMs: med(cRuns, (r) => r.verifyMs),
+        teardownMs: med(cRuns, (r) => r.teardownMs),
       }
     : null;
   return {

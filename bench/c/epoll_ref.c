@@ -10,7 +10,11 @@
  *
  * With `hold`, it prints its line when the ramp is done and keeps every connection open until
  * its stdin closes, so a launcher can hold N connections across many processes and time the
- * whole run by the wall clock, as fourtuple max is timed.
+ * whole run by the wall clock, as fourtuple max is timed. A line `verify` on stdin meanwhile
+ * makes it verify every connection as fourtuple does (one byte sent on each client, echoed by
+ * its server end, read back; at most 512 awaited at once) and print {"verifyMs","alive"}.
+ * Teardown is fourtuple's: the server ends inherit SO_LINGER {1,0} from the listener, so a
+ * plain close() resets them (and their clients), then the clients are closed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,6 +41,8 @@ int main(int argc, char **argv) {
   int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   int one = 1;
   setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  struct linger lg = {1, 0};
+  setsockopt(lfd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg); /* inherited by accepted sockets */
   struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (bind(lfd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(lfd, 4096) < 0) {
@@ -49,6 +55,8 @@ int main(int argc, char **argv) {
   epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
 
   int *fds = calloc((size_t)target * 2 + 16, sizeof(int));
+  /* by descriptor: 1 client, 2 server */
+  unsigned char *role = calloc(1 << 20, 1);
   int nfds = 0, established = 0, accepted = 0, inflight = 0, started = 0, failed = 0;
   struct epoll_event events[1024];
   double t0 = now_ms();
@@ -65,6 +73,7 @@ int main(int argc, char **argv) {
       struct epoll_event cev = {.events = EPOLLOUT | EPOLLIN | EPOLLET, .data.fd = fd};
       epoll_ctl(ep, EPOLL_CTL_ADD, fd, &cev);
       fds[nfds++] = fd;
+      role[fd] = 1;
       inflight++;
     }
     int n = epoll_wait(ep, events, 1024, 1);
@@ -76,6 +85,7 @@ int main(int argc, char **argv) {
           struct epoll_event aev = {.events = EPOLLIN | EPOLLET, .data.fd = a};
           epoll_ctl(ep, EPOLL_CTL_ADD, a, &aev);
           fds[nfds++] = a;
+          role[a] = 2;
           accepted++;
         }
       } else if (events[i].events & (EPOLLERR | EPOLLHUP)) {
@@ -92,13 +102,37 @@ int main(int argc, char **argv) {
            accepted, ramp, failed);
     fflush(stdout);
     char buf[64];
-    while (read(0, buf, sizeof buf) > 0) {
+    ssize_t r;
+    while ((r = read(0, buf, sizeof buf)) > 0) {
+      if (r < 6 || memcmp(buf, "verify", 6) != 0) continue;
+      double tv = now_ms();
+      int alive = 0, outstanding = 0, cursor = 0;
+      char b[4096];
+      while (cursor < nfds || outstanding > 0) {
+        while (outstanding < 512 && cursor < nfds) {
+          int fd = fds[cursor++];
+          if (role[fd] == 1 && send(fd, "x", 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1) outstanding++;
+        }
+        int n = epoll_wait(ep, events, 1024, 1);
+        for (int i = 0; i < n; i++) {
+          int fd = events[i].data.fd;
+          ssize_t got = recv(fd, b, sizeof b, MSG_DONTWAIT);
+          if (got <= 0) continue;
+          if (role[fd] == 2) send(fd, b, (size_t)got, MSG_DONTWAIT | MSG_NOSIGNAL);
+          else if (role[fd] == 1) {
+            alive++;
+            outstanding--;
+          }
+        }
+      }
+      printf("{\"verifyMs\":%.1f,\"alive\":%d}\n", now_ms() - tv, alive);
+      fflush(stdout);
     }
   }
-  struct linger lg = {1, 0};
-  for (int i = 0; i < nfds; i++) {
-    setsockopt(fds[i], SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-    close(fds[i]);
+  for (int pass = 2; pass >= 1; pass--) {
+    for (int i = 0; i < nfds; i++) {
+      if (role[fds[i]] == pass) close(fds[i]);
+    }
   }
   if (!hold) {
     printf("{\"established\":%d,\"accepted\":%d,\"rampMs\":%.1f,\"failed\":%d}\n", established,
