@@ -155,7 +155,7 @@ async function phases(run: Run): Promise<MaxResult> {
 
   state.phase = 'teardown';
   const tt = performance.now();
-  await teardown(pool);
+  await teardown(pool, signal?.aborted ?? false);
   // Interrupted, the process has 5 s to exit (runMain): waiting the full 10 s for sockstat,
   // which other programs' sockets can keep from settling, would lose the partial result.
   const sockAfter = await settleSockstat(signal?.aborted ? 1500 : 10_000, {

@@ -250,8 +250,13 @@ export async function verify(
   return { alive, dead, unverified };
 }
 
-/** Every worker closes its sockets (RSTs) and exits; one that does not in 5 s is killed. */
-export async function teardown(pool: WorkerPool): Promise<void> {
+/**
+ * Every worker closes its sockets (RSTs) and exits; one that does not in 5 s is killed.
+ * Interrupted, the whole command has 5 s to print its partial result and exit (runMain): a
+ * worker then gets 2 s to say it closed and 1.5 s more to exit before it is killed (its
+ * sockets then close with it, with RSTs: they inherit SO_LINGER {1,0}).
+ */
+export async function teardown(pool: WorkerPool, interrupted = false): Promise<void> {
   await Promise.all(
     pool.workers
       .filter((w) => w.state !== 'dead')
@@ -265,27 +270,27 @@ export async function teardown(pool: WorkerPool): Promise<void> {
           }
         } else {
           pool.post(w, { cmd: 'teardown' });
-          const r = await pool.waitFor(w, 'closed', 15_000);
+          const r = await pool.waitFor(w, 'closed', interrupted ? 2000 : 15_000);
           w.state = r ? 'closed' : w.state;
         }
-        await exited(w);
+        await childExited(w.child, interrupted ? INTERRUPTED_EXIT_MS : EXIT_MS);
       }),
   );
 }
 
-/** Resolves when the worker's process has exited (SIGKILL after 5 s). */
-function exited(w: WorkerHandle): Promise<void> {
-  return childExited(w.child);
-}
+/** how long a worker may take to exit once told to (then SIGKILL) */
+const EXIT_MS = 5000;
+/** the same when the run was interrupted: runMain exits 5 s after the signal, result or not */
+export const INTERRUPTED_EXIT_MS = 1500;
 
-/** Resolves when a child process has exited (SIGKILL after 5 s): a `max` or `max --tls` worker. */
-export function childExited(child: ChildProcess): Promise<void> {
+/** Resolves when a child process has exited (SIGKILL after `killAfterMs`): a `max` or `max --tls` worker. */
+export function childExited(child: ChildProcess, killAfterMs = EXIT_MS): Promise<void> {
   return new Promise<void>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
     const t = setTimeout(() => {
       child.kill('SIGKILL');
       resolve();
-    }, 5000);
+    }, killAfterMs);
     child.once('exit', () => {
       clearTimeout(t);
       resolve();

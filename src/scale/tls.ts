@@ -14,7 +14,7 @@ import type { Sockstat } from '../limits/procfs.js';
 import { tag } from '../result.js';
 import { readMem, readProcSize, readSockstatNow } from './_proc.js';
 import type { Destination } from './engine.js';
-import { childExited, settleSockstat } from './phases.js';
+import { childExited, INTERRUPTED_EXIT_MS, settleSockstat } from './phases.js';
 import {
   checkMaxTargets,
   defaultDurationMs,
@@ -127,10 +127,11 @@ class Side {
     }
   }
 
-  async close(): Promise<void> {
+  /** Closes its sockets and exits (interrupted: in the 5 s runMain allows, see teardown()). */
+  async close(interrupted = false): Promise<void> {
     if (this.exited) return;
-    await this.ask({ cmd: 'teardown' }, 'closed', 15_000);
-    if (!this.exited) await childExited(this.child);
+    await this.ask({ cmd: 'teardown' }, 'closed', interrupted ? 2000 : 15_000);
+    if (!this.exited) await childExited(this.child, interrupted ? INTERRUPTED_EXIT_MS : undefined);
   }
 }
 
@@ -407,7 +408,7 @@ async function measure(spec: RunSpec): Promise<Measured> {
 
     // the source ports the raw layer bound are the ones the servers saw
     let ports = { checked: 0, match: false };
-    if (own) {
+    if (own && !spec.signal?.aborted) {
       const seen = async (sides: Side[]): Promise<number[]> =>
         (await Promise.all(sides.map((s) => s.ask({ cmd: 'ports' }, 'ports', 10_000)))).flatMap(
           (a) => a?.ports ?? [],
@@ -418,8 +419,10 @@ async function measure(spec: RunSpec): Promise<Measured> {
     }
 
     const tTeardown = performance.now();
-    for (const c of clients) await c.close();
-    for (const s of servers) await s.close();
+    // the clients first (their RSTs close the server ends too), each side's workers together
+    const interrupted = spec.signal?.aborted ?? false;
+    await Promise.all(clients.map((c) => c.close(interrupted)));
+    await Promise.all(servers.map((s) => s.close(interrupted)));
     spec.signal?.removeEventListener('abort', onAbort);
     // the RSTs leave no TIME_WAIT: none of this run's sockets may be left in the kernel's tables
     const settled = await settleSockstat(spec.signal?.aborted ? 1500 : 10_000, {

@@ -80,7 +80,7 @@ export function spawnChild(
           return [];
         }
       }),
-    waitFor(match, timeoutMs = 10_000, stream = 'stdout') {
+    waitFor(match, timeoutMs = 30_000, stream = 'stdout') {
       return new Promise<string>((resolve, reject) => {
         let done = false;
         const check = (): void => {

@@ -106,21 +106,21 @@ describe('fourtuple listen + connect', () => {
       `127.0.0.1:${base}`,
       '--json',
       '--count',
-      '6',
+      '12',
       '--interval',
-      '400ms',
+      '500ms',
     ];
     const c1 = spawnCli(args(`127.0.0.1:${base + 1}`));
     const c2 = spawnCli(args(`127.0.0.2:${base + 1}`));
-    // Both are connected at once before either finishes (each lives 2 s: process start-up on a
-    // loaded machine can put one a second behind the other).
+    // Both are connected at once before either finishes (each lives 6 s: beside a max run of
+    // 200,000 connections, process start-up put one more than 2.4 s behind the other).
     await Promise.all([waitCount(c1, 'echo', 1), waitCount(c2, 'echo', 1)]);
     expect(ofKind(c1, 'closed')).toEqual([]);
     expect(ofKind(c2, 'closed')).toEqual([]);
     expect((await c1.exited).code).toBe(0);
     expect((await c2.exited).code).toBe(0);
-    expect(ofKind(c1, 'echo').map((e) => e.data)).toEqual(Array(6).fill('one:hi'));
-    expect(ofKind(c2, 'echo').map((e) => e.data)).toEqual(Array(6).fill('two:hi'));
+    expect(ofKind(c1, 'echo').map((e) => e.data)).toEqual(Array(12).fill('one:hi'));
+    expect(ofKind(c2, 'echo').map((e) => e.data)).toEqual(Array(12).fill('two:hi'));
     expect(ofKind(l1, 'accept')).toEqual([
       { event: 'accept', local: `127.0.0.1:${base + 1}`, remote: `127.0.0.1:${base}` },
     ]);

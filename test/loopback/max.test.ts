@@ -99,9 +99,11 @@ describe('fourtuple max on loopback', () => {
     // no socket of the run is left on those ports, in any state (TIME_WAIT included)
     expect(await socketsGone(ports)).toEqual([]);
     // the kernel's cost is real and plausible: a few KiB per connection (two sockets). It is
-    // read from the machine's Slab: only when the machine's sockets grew by the run's own did
-    // no other program move it meanwhile
-    if (r.sockstat.peak.tcpInuse - r.sockstat.before.tcpInuse >= 2 * 20_000) {
+    // read from the machine's Slab: only when the machine's sockets grew by the run's own (and
+    // hardly more: another program's run ramping meanwhile made it 98 KB) did no other
+    // program move it meanwhile
+    const grew = r.sockstat.peak.tcpInuse - r.sockstat.before.tcpInuse;
+    if (grew >= 2 * 20_000 && grew <= 2 * 20_000 * 1.05) {
       expect(r.memory.kernelBytesPerConnection).toBeGreaterThan(2_000);
       expect(r.memory.kernelBytesPerConnection).toBeLessThan(40_000);
     }

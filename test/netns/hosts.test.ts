@@ -131,7 +131,7 @@ async function talk(from: Lab['machines'][number], to: Lab['machines'][number], 
 }
 
 /** Waits for a lab of process `pid` to have namespaces; resolves with its run id. */
-async function labOf(pid: number, timeoutMs = 10_000): Promise<string> {
+async function labOf(pid: number, timeoutMs = 30_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const l = (await listLabs()).find((x) => x.ownerPid === pid && x.namespaces.length > 0);

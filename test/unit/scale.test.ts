@@ -6,9 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { verifyBudgetMs } from '../../src/scale/phases.js';
 import {
   COST_MEASURED_AFTER,
+  defaultDurationMs,
   fitsMore,
   type Plan,
-  defaultDurationMs,
   planMax,
   quotaFor,
 } from '../../src/scale/plan.js';
