@@ -315,11 +315,17 @@ export async function settleSockstat(
   // Clean means none of the run's own sockets is left, in any state (TIME_WAIT included):
   // judged on its listeners' ports and its targets, so another program's sockets, however many,
   // never make a run "NOT clean". Machine-wide sockstat is still reported beside it, and is
-  // the cheap first wait: /proc/net/tcp is read only once the kernel's totals are near where
-  // they were (at a million sockets it is a large file).
-  // Beside another program's sockets the totals may never settle: then the run's own sockets
-  // are asked of the kernel directly (ss with a filter) every second, so a clean run does not
-  // wait out the whole `waitMs`.
+  // the cheap first wait: the run's own sockets are counted once the kernel's totals are near
+  // where they were, or every second when another program keeps them from settling (so a
+  // clean run does not wait out `waitMs`). Counted with a filter the kernel applies (ss):
+  // reading all of /proc/net/tcp beside 400,000 other sockets blocked the event loop for
+  // seconds, past runMain's 5 s after a signal.
+  const left = (): number =>
+    Math.max(
+      0,
+      (ownSocketsLeftFiltered(own.listenPorts, own.targets) ??
+        ownSocketsLeft(own.listenPorts, own.targets)) - own.already,
+    );
   const until = performance.now() + waitMs;
   let nextDirect = performance.now() + 1000;
   for (;;) {
@@ -328,14 +334,9 @@ export async function settleSockstat(
       now.tcpInuse <= own.before.tcpInuse + 1000 &&
       now.tcpTimeWait <= own.before.tcpTimeWait + 1000;
     const expired = performance.now() > until;
-    if (settled || expired) {
-      const left = Math.max(0, ownSocketsLeft(own.listenPorts, own.targets) - own.already);
-      if (left === 0 || expired) return { sockstat: now, clean: left === 0, left };
-    } else if (performance.now() >= nextDirect) {
-      const direct = ownSocketsLeftFiltered(own.listenPorts, own.targets);
-      if (direct !== undefined && direct <= own.already) {
-        return { sockstat: now, clean: true, left: 0 };
-      }
+    if (settled || expired || performance.now() >= nextDirect) {
+      const n = left();
+      if (n === 0 || expired) return { sockstat: now, clean: n === 0, left: n };
       nextDirect = performance.now() + 1000;
     }
     await sleep(100);

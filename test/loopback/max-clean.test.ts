@@ -5,7 +5,7 @@
  */
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countOwn, parseProcNetTcp } from '../../src/scale/_proc.js';
+import { countOwn, ownSocketsLeftFiltered, parseProcNetTcp } from '../../src/scale/_proc.js';
 import { runMax } from '../../src/scale/coordinator.js';
 
 let other: Server;
@@ -60,6 +60,20 @@ describe('max: a clean teardown is judged on its own sockets', () => {
     expect(countOwn(entries, [33000], [])).toBe(2);
     expect(countOwn(entries, [], [{ host: '127.0.0.2', port: 7000 }])).toBe(1);
     expect(countOwn(entries, [34000], [])).toBe(0);
+  });
+
+  it('asked of the kernel with a filter, counts the TIME_WAIT sockets left on a port and not the live ones', async () => {
+    const port = (other.address() as { port: number }).port;
+    const before = ownSocketsLeftFiltered([port], []);
+    // 20 connections closed by the client first: 20 TIME_WAIT client ends (no inode) on the port
+    await otherProgramsTimeWait(20);
+    // and one live connection to it: held by this process, not counted
+    const live = tcpConnect(port, '127.0.0.1');
+    await new Promise<void>((r) => live.once('connect', () => r()));
+    expect(before).toBeDefined();
+    expect(ownSocketsLeftFiltered([port], [])! - before!).toBe(20);
+    expect(ownSocketsLeftFiltered([], [{ host: '127.0.0.1', port }])! - before!).toBe(20);
+    live.resetAndDestroy();
   });
 
   it('another program leaving 400 TIME_WAIT sockets during the hold does not make the run NOT clean', async () => {
