@@ -34,7 +34,7 @@ async function listenCli(host: string, port: number, ...extra: string[]): Promis
   return l;
 }
 
-function waitCount(c: Child, kind: string, n: number, timeoutMs = 10_000): Promise<string> {
+function waitCount(c: Child, kind: string, n: number, timeoutMs = 30_000): Promise<string> {
   return c.waitFor(() => ofKind(c, kind).length >= n, timeoutMs);
 }
 
@@ -433,7 +433,7 @@ describe.runIf(socatAvailable())('interoperability with socat (an independent TC
       ['-d', '-d', `TCP-LISTEN:${base + 1},bind=127.0.0.1,reuseaddr,fork`, 'EXEC:cat'],
       { detached: true },
     );
-    await s.waitFor((err) => /listening on/.test(err), 10_000, 'stderr');
+    await s.waitFor((err) => /listening on/.test(err), 30_000, 'stderr');
     const c = spawnCli([
       'connect',
       '--to',
@@ -470,7 +470,7 @@ describe.runIf(socatAvailable())('interoperability with socat (an independent TC
         detached: true,
       },
     );
-    await s.waitFor((err) => /listening on/.test(err), 10_000, 'stderr');
+    await s.waitFor((err) => /listening on/.test(err), 30_000, 'stderr');
     const c = await openConnection({
       to: { host: '127.0.0.1', port },
       reuseaddr: false,
