@@ -201,6 +201,8 @@ interface RunSpec {
   targets: Destination[];
   holdMs: number;
   window: number;
+  /** connects per second over all client workers (--rate); undefined: as fast as they go */
+  rate: number | undefined;
   connectTimeoutMs: number;
   verifyTimeoutMs: number;
   durationMs: number;
@@ -331,6 +333,7 @@ async function measure(spec: RunSpec): Promise<Measured> {
             cmd: 'ramp',
             connections: quota(k),
             window: spec.tls ? Math.min(32, spec.window) : spec.window,
+            ...(spec.rate ? { rate: spec.rate / clients.length } : {}),
           },
           'ramped',
           spec.durationMs + 60_000,
@@ -548,6 +551,7 @@ export async function runMaxTls(
     targets,
     holdMs,
     window: options.window ?? 128,
+    rate: options.rate,
     connectTimeoutMs: options.connectTimeoutMs ?? 5000,
     verifyTimeoutMs: options.verifyTimeoutMs ?? 30_000,
     durationMs: options.durationMs ?? 120_000,
