@@ -16,6 +16,7 @@ import { formatDate, machineSection } from './sections/machine.js';
 import { practiceSection, stopWords } from './sections/max.js';
 import { proofSection } from './sections/proof.js';
 import { theorySection } from './sections/theory.js';
+import { fromLimits, fromMax, tlsSection } from './sections/tls.js';
 import { STYLE } from './style.js';
 import type { ProofInput, ReportInput, TheoryInput } from './types.js';
 
@@ -102,6 +103,15 @@ function sectionsOf(results: ReportInput): Section[] {
   const proofs = proofList(results.proof);
   if (proofs.length) sections.push(proofSection(proofs));
   if (results.max) sections.push(practiceSection(results.max, results.limits));
+  const tls = tlsSection(
+    [
+      ...(results.max ? [fromMax(results.max, 'max --tls')] : []),
+      ...(results.tls ?? []).map((m) => fromMax(m, 'tour')),
+      ...(results.limits ? [fromLimits(results.limits)] : []),
+    ].filter((c) => c !== undefined),
+    results.tlsSkipped,
+  );
+  if (tls) sections.push(tls);
   if (results.cluster) sections.push(clusterSection(results.cluster));
   if (results.machine || results.limits) {
     sections.push(machineSection(results.machine, results.limits));

@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { FourtupleError } from '../errors.js';
 import type { Sockstat } from '../limits/procfs.js';
+import { cpuWall } from '../limits/tls.js';
 import { tag } from '../result.js';
 import { readMem, readProcSize, readSockstatNow } from './_proc.js';
 import type { Destination } from './engine.js';
@@ -524,12 +525,7 @@ function ownGrowth(grown: number, own: number): boolean {
 }
 
 function wall(cores: number, cost: TlsSideCost, n: number): TlsWall {
-  const perSec =
-    cost.cpuUsPerHandshake > 0 ? Math.round((cores * 1e6) / cost.cpuUsPerHandshake) : 0;
-  return {
-    handshakesPerSec: perSec,
-    secondsToOpen: perSec > 0 ? Math.round((n / perSec) * 10) / 10 : 0,
-  };
+  return cpuWall(cores, cost.cpuUsPerHandshake, n);
 }
 
 /** Opens N TLS connections (after a plain-TCP baseline), holds, verifies, reports the costs. */
