@@ -102,17 +102,21 @@ function bars(
     colors: [] as string[],
     shown: [] as string[],
   };
-  const many = list.length > 1;
+  // names only as long as they must be: the source when results of several are drawn, the
+  // certificate of the run a plain-TCP baseline was measured beside when there are several
+  const sources = new Set(list.map((c) => c.source)).size > 1;
+  const baselines = list.filter((c) => c.tcp).length > 1;
   for (const side of ['server', 'client'] as const) {
     list.forEach((c, i) => {
-      const name = many ? ` (${c.source}, ${c.cert})` : '';
+      const from = sources ? ` (${c.source})` : '';
       const add = (label: string, v: number, color: string): void => {
-        out.labels.push(`${side}, ${label}${name}`);
+        out.labels.push(`${side}, ${label}${from}`);
         out.data.push(v);
         out.colors.push(color);
         out.shown.push(show(v));
       };
-      if (c.tcp) add('plain TCP', value(c.tcp, side), '--c1');
+      if (c.tcp)
+        add(baselines ? `plain TCP beside ${c.cert}` : 'plain TCP', value(c.tcp, side), '--c1');
       add(`TLS ${c.cert}`, value(c.tls, side), i % 2 ? '--c3' : '--c2');
     });
   }
@@ -146,7 +150,8 @@ function costRow(c: TlsComparison, label: string, x: Costs | undefined): string 
     cell(us(x.clientUs), 'CPU per handshake, client') +
     cell(formatBytes(x.serverBytes), 'memory per connection, server') +
     cell(formatBytes(x.clientBytes), 'memory per connection, client') +
-    cell(formatBytes(x.kernelBytes), 'kernel per connection') +
+    // 0: the run's Slab delta was another program's too, and there was no baseline's to use
+    cell(x.kernelBytes > 0 ? formatBytes(x.kernelBytes) : 'n/a', 'kernel per connection') +
     cell(`${grouped(x.cpuWall)}/s`, `CPU wall (${c.cores} cores)`) +
     cell(x.memoryWall === undefined ? '-' : grouped(x.memoryWall), 'memory wall') +
     '</tr>'
@@ -179,12 +184,12 @@ export function tlsSection(
     .map((c) => costRow(c, 'plain TCP', c.tcp) + costRow(c, `TLS, ${c.cert} (${c.key})`, c.tls))
     .join('');
   const head = [
-    'CPU per handshake, server',
-    'client',
-    'memory per connection, server (PSS)',
-    'client',
+    'CPU server',
+    'CPU client',
+    'PSS server',
+    'PSS client',
     'kernel',
-    'CPU wall (server)',
+    'CPU wall',
     'memory wall',
   ]
     .map((h) => `<th class="num">${esc(h)}</th>`)
@@ -201,6 +206,7 @@ export function tlsSection(
         'CPU per handshake, each side, plain TCP beside TLS (the table below has every figure).',
       ) +
       figure(mem, 'Process memory per held connection, each side (PSS growth over the ramp).') +
+      "<p>Per connection: CPU per handshake and process memory (PSS) on each side, the kernel's (Slab, both ends); the CPU wall in new connections per second, the memory wall in connections held in the memory left for them.</p>" +
       `<div class="table-wrap"><table class="tls"><thead><tr><th></th>${head}</tr></thead><tbody>${rows}</tbody></table></div>`,
     charts: [cpu, mem],
   };
