@@ -62,6 +62,8 @@ export async function limits(options: LimitsOptions = {}): Promise<LimitsResult>
   const result = predictLimits(shape, { readings, measured });
   if (!options.tls) return result;
   const run = await runMaxTls(tlsRunOptions(options.tls, options.signal));
+  // interrupted, the run returns what it held: no figure to build a wall on
+  options.signal?.throwIfAborted();
   const budget = known(memoryBudget(readings))?.availableBytes ?? 0;
   const estimate = Number(result.machine.estimate);
   return {

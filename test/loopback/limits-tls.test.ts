@@ -3,8 +3,10 @@
  * baseline) measures the costs, and the walls printed are the arithmetic of those costs, read
  * back from the same JSON: CPU wall = cores x 1e6 / server us per handshake, the time to open N at
  * it, the memory wall = memory free for sockets / bytes per connection. `fourtuple report` reads
- * the saved result and draws the "with TLS" section with those numbers. Bad flags exit 2.
+ * the saved result and draws the "with TLS" section with those numbers. Bad flags exit 2; an
+ * interrupt during the TLS run exits 130 with no walls and no worker left.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +15,9 @@ import { formatLimitsTls } from '../../src/cli/limits.js';
 import type { LimitsResult } from '../../src/limits/index.js';
 import type { Saved } from '../../src/report/types.js';
 import { formatBytes } from '../../src/units.js';
-import { cli } from '../helpers/cli.js';
+import { BIN, cli } from '../helpers/cli.js';
+import { sleep, tlsWorkersLeft } from '../helpers/procs.js';
+import { EXIT_BOUND_MS } from '../helpers/signals.js';
 
 const group = (n: number): string => n.toLocaleString('en-US');
 
@@ -33,6 +37,39 @@ describe('limits --tls refuses bad input (exit 2, one line naming the flag)', ()
   it('--tls-connections above 5000', () =>
     refused(['--tls', '--tls-connections', '5001'], 'tls-connections'));
   it('--no-measure with --tls', () => refused(['--tls', '--no-measure'], 'no-measure'));
+});
+
+describe('limits --tls interrupted', () => {
+  it('SIGINT during the TLS run: exit 130 within the bound, no result, no worker left', async () => {
+    const child = spawn(
+      process.execPath,
+      [BIN, 'limits', '--tls', '--tls-connections', '3000', '--connections', '100', '--json'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      err += d;
+    });
+    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    // the TLS run's workers (a server and a client) are up
+    const deadline = Date.now() + 30_000;
+    while (tlsWorkersLeft().length < 2 && Date.now() < deadline) await sleep(50);
+    expect(tlsWorkersLeft().length).toBeGreaterThanOrEqual(2);
+    await sleep(300);
+    const t0 = Date.now();
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(Date.now() - t0).toBeLessThan(EXIT_BOUND_MS);
+    // no walls from a run cut short
+    expect(out).toBe('');
+    expect(err).toMatch(/interrupted/);
+    await sleep(500);
+    expect(tlsWorkersLeft()).toEqual([]);
+  }, 60_000);
 });
 
 describe('limits --tls on loopback (200 TLS connections, 200 plain)', () => {
