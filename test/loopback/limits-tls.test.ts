@@ -6,18 +6,18 @@
  * the saved result and draws the "with TLS" section with those numbers. Bad flags exit 2; an
  * interrupt during the TLS run exits 130 with no walls and no worker left.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { formatLimitsTls } from '../../src/cli/limits.js';
 import type { LimitsResult } from '../../src/limits/index.js';
 import type { Saved } from '../../src/report/types.js';
 import { formatBytes } from '../../src/units.js';
-import { BIN, cli } from '../helpers/cli.js';
+import { killAll, spawnCli } from '../helpers/child.js';
+import { cli } from '../helpers/cli.js';
 import { sleep, tlsWorkersLeft } from '../helpers/procs.js';
-import { EXIT_BOUND_MS } from '../helpers/signals.js';
+import { EXIT_BOUND_MS, interrupt } from '../helpers/signals.js';
 
 const group = (n: number): string => n.toLocaleString('en-US');
 
@@ -40,33 +40,29 @@ describe('limits --tls refuses bad input (exit 2, one line naming the flag)', ()
 });
 
 describe('limits --tls interrupted', () => {
+  afterEach(killAll);
+
   it('SIGINT during the TLS run: exit 130 within the bound, no result, no worker left', async () => {
-    const child = spawn(
-      process.execPath,
-      [BIN, 'limits', '--tls', '--tls-connections', '3000', '--connections', '100', '--json'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      err += d;
-    });
-    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    const child = spawnCli([
+      'limits',
+      '--tls',
+      '--tls-connections',
+      '3000',
+      '--connections',
+      '100',
+      '--json',
+    ]);
     // the TLS run's workers (a server and a client) are up
     const deadline = Date.now() + 30_000;
     while (tlsWorkersLeft().length < 2 && Date.now() < deadline) await sleep(50);
     expect(tlsWorkersLeft().length).toBeGreaterThanOrEqual(2);
     await sleep(300);
-    const t0 = Date.now();
-    child.kill('SIGINT');
-    expect(await exited).toBe(130);
-    expect(Date.now() - t0).toBeLessThan(EXIT_BOUND_MS);
+    const r = await interrupt(child, 'SIGINT');
+    expect(r.code).toBe(130);
+    expect(r.ms).toBeLessThan(EXIT_BOUND_MS);
     // no walls from a run cut short
-    expect(out).toBe('');
-    expect(err).toMatch(/interrupted/);
+    expect(child.lines).toEqual([]);
+    expect(child.stderr()).toMatch(/interrupted/);
     await sleep(500);
     expect(tlsWorkersLeft()).toEqual([]);
   }, 60_000);
