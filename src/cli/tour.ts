@@ -127,16 +127,17 @@ export function tlsSummary(t: NonNullable<TourResult['tls']>): string {
   if (t.skipped) return `skipped: ${t.skipped}`;
   const us = (n: number): string => `${groupDigits(n)} us`;
   const rows: string[][] = [];
-  const base = t.runs.find((m) => m.tls?.baseline)?.tls?.baseline;
+  const withBase = t.runs.find((m) => m.tls?.baseline)?.tls;
   const row = (label: string, f: TlsRunFigures, wall: number): string[] => [
     label,
     `${us(f.server.cpuUsPerHandshake)} / ${us(f.client.cpuUsPerHandshake)}`,
     `${formatBytes(f.server.pssBytesPerConnection)} / ${formatBytes(f.client.pssBytesPerConnection)}`,
     `${groupDigits(wall)}/s`,
   ];
-  const first = t.runs[0]?.tls;
-  if (base && first)
-    rows.push(row('plain TCP', base, first.walls.cpu.baselineServer?.handshakesPerSec ?? 0));
+  if (withBase?.baseline) {
+    const wall = withBase.walls.cpu.baselineServer?.handshakesPerSec ?? 0;
+    rows.push(row('plain TCP', withBase.baseline, wall));
+  }
   for (const m of t.runs) {
     if (m.tls)
       rows.push(
@@ -149,7 +150,7 @@ export function tlsSummary(t: NonNullable<TourResult['tls']>): string {
         '',
         'CPU per handshake server / client',
         'PSS per conn server / client',
-        `CPU wall (${first?.walls.cores ?? '?'} cores)`,
+        `CPU wall (${t.runs[0]?.tls?.walls.cores ?? '?'} cores)`,
       ],
       rows,
     ),
