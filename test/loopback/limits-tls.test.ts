@@ -133,6 +133,11 @@ describe('limits --tls on loopback (200 TLS connections, 200 plain)', () => {
     const out = await cli(['report', json, '--out', html]);
     expect(out.code).toBe(0);
     const page = readFileSync(html, 'utf8');
+    // the glance card at the top: the server's CPU per TLS handshake, against a plain accept
+    const head = page.slice(0, page.indexOf('<main'));
+    const times = (r.tls!.tls.serverUsPerHandshake / r.tls!.tcp.serverUsPerHandshake).toFixed(1);
+    expect(head).toContain(`${group(r.tls!.tls.serverUsPerHandshake)} us`);
+    expect(head).toContain(`of server CPU (${times}x a plain accept)`);
     const section = page.slice(page.indexOf('<section class="part" id="tls"'));
     expect(section).toContain('With TLS');
     const t = r.tls!;

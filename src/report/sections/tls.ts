@@ -88,7 +88,12 @@ export function fromLimits(limits: LimitsInput): TlsComparison | undefined {
   };
 }
 
-const us = (n: number): string => `${grouped(n)} us`;
+/** CPU per handshake at the server, TLS over plain TCP (0 without a baseline). */
+export function serverTimes(c: TlsComparison): number {
+  return c.tcp && c.tcp.serverUs > 0 ? c.tls.serverUs / c.tcp.serverUs : 0;
+}
+
+export const us = (n: number): string => `${grouped(n)} us`;
 
 /** One bar per side and protocol: plain TCP once per run that has it, then each TLS run. */
 function bars(
@@ -195,7 +200,7 @@ export function tlsSection(
     .map((h) => `<th class="num">${esc(h)}</th>`)
     .join('');
   const first = list[0]!;
-  const times = first.tcp && first.tcp.serverUs > 0 ? first.tls.serverUs / first.tcp.serverUs : 0;
+  const times = serverTimes(first);
   return {
     id: 'tls',
     title: 'With TLS',
