@@ -78,6 +78,8 @@ export {
   type LimitsOptions,
   type LimitsReading,
   type LimitsResult,
+  type LimitsTls,
+  type LimitsTlsOptions,
   limits,
   type MeasureOptions,
   measureConnectionCost,
@@ -89,6 +91,8 @@ export {
   readLimits,
   readSockstat,
   type Shape,
+  type TlsWallFigures,
+  tlsWalls,
 } from './limits/index.js';
 export { ephemeralPortRange, type PortRange, parsePortRange } from './limits/procfs.js';
 export {
@@ -156,10 +160,12 @@ export {
   TOUR_MAX,
   TOUR_PARTS,
   TOUR_PROOFS,
+  TOUR_TLS,
   type TourEvent,
   type TourOptions,
   type TourPart,
   type TourResult,
+  type TourTls,
   tour,
   tourProblems,
 } from './tour.js';

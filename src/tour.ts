@@ -6,6 +6,7 @@
  *
  * Adding a part: name it in TOUR_PARTS, run it in `runPart`, and put its result on TourResult.
  */
+import { FourtupleError } from './errors.js';
 import type { DemoResult } from './experiments/index.js';
 import { runExperiments } from './experiments/index.js';
 import type { LimitsResult } from './limits/index.js';
@@ -18,7 +19,7 @@ import { type MaxResult, type Progress, runMax } from './scale/coordinator.js';
 import { type InternetResult, internetTheory, type TheoryResult, theory } from './theory/index.js';
 
 /** The tour's parts, in the order they run; each can be skipped. */
-export const TOUR_PARTS = ['theory', 'demo', 'prove', 'limits', 'max'] as const;
+export const TOUR_PARTS = ['theory', 'demo', 'prove', 'limits', 'max', 'tls'] as const;
 export type TourPart = (typeof TOUR_PARTS)[number];
 
 /** The proofs the tour builds: the seed's example, and one size up. */
@@ -29,6 +30,24 @@ export const TOUR_PROOFS = [
 
 /** The tour's `max` run: modest, so the whole tour stays near a minute. */
 export const TOUR_MAX = { connections: 100_000, holdMs: 2000, durationMs: 30_000 } as const;
+
+/**
+ * The tour's TLS runs: a few hundred handshakes per certificate kind, the first beside a
+ * plain-TCP baseline of as many (the CPU and memory of TLS against plain TCP, per side).
+ */
+export const TOUR_TLS = {
+  connections: 400,
+  certs: ['ecdsa', 'rsa2048'],
+  holdMs: 0,
+  durationMs: 60_000,
+} as const;
+
+/** The tour's TLS part: a `max --tls` result per certificate kind, or why it was skipped. */
+export interface TourTls {
+  runs: MaxResult[];
+  /** set when no run was made: why (the system openssl is missing, so no certificate) */
+  skipped?: string;
+}
 
 export interface TourResult extends Tagged<'tour'> {
   /** the machine it ran on */
@@ -41,6 +60,7 @@ export interface TourResult extends Tagged<'tour'> {
   proof?: ProveResult[];
   limits?: LimitsResult;
   max?: MaxResult;
+  tls?: TourTls;
   /**
    * present when the tour was interrupted: the part it was running, and why it stopped
    * ("interrupted during max"); the parts above are the ones that completed
@@ -98,7 +118,42 @@ async function runPart(
       r.max = m;
       return;
     }
+    case 'tls':
+      r.tls = await tourTls(signal, say);
+      return;
   }
+}
+
+/** Both certificate kinds, the first beside a plain-TCP baseline; skipped without openssl. */
+async function tourTls(
+  signal: AbortSignal | undefined,
+  say: (text: string, max?: Progress) => void,
+): Promise<TourTls> {
+  const runs: MaxResult[] = [];
+  for (const cert of TOUR_TLS.certs) {
+    say(`tls: ${TOUR_TLS.connections} handshakes with a throwaway ${cert} certificate...`);
+    try {
+      const m = await runMax(
+        {
+          connections: TOUR_TLS.connections,
+          holdMs: TOUR_TLS.holdMs,
+          durationMs: TOUR_TLS.durationMs,
+          tls: { cert, baseline: runs.length === 0 ? TOUR_TLS.connections : 0 },
+          ...(signal ? { signal } : {}),
+        },
+        (p) => say('tls', p),
+      );
+      signal?.throwIfAborted();
+      runs.push(m);
+    } catch (err) {
+      // no openssl, no throwaway certificate: the tour goes on without its TLS part
+      if (err instanceof FourtupleError && err.code === 'FOURTUPLE_TLS_CERT' && !runs.length) {
+        return { runs, skipped: err.message };
+      }
+      throw err;
+    }
+  }
+  return { runs };
 }
 
 /** Why an aborted signal stopped the tour, in words. */
@@ -146,5 +201,10 @@ export function tourProblems(r: TourResult): string[] {
   }
   if (r.max?.dead) problems.push(`max: ${r.max.dead} held connections were dead`);
   if (r.max && !r.max.sockstat.clean) problems.push('max: sockets were left behind');
+  for (const t of r.tls?.runs ?? []) {
+    const cert = t.tls?.cert ?? '?';
+    if (t.dead) problems.push(`tls ${cert}: ${t.dead} held connections were dead`);
+    if (!t.sockstat.clean) problems.push(`tls ${cert}: sockets were left behind`);
+  }
   return problems;
 }

@@ -4,11 +4,15 @@ import { UsageError } from '../errors.js';
 import {
   DEFAULT_MEASURE_CONNECTIONS,
   DEFAULT_PRESET,
+  DEFAULT_TLS_CONNECTIONS,
   type Limit,
   type LimitsOptions,
   type LimitsResult,
+  type LimitsTls,
   limits,
   MAX_MEASURE_CONNECTIONS,
+  MAX_TLS_CONNECTIONS,
+  MIN_TLS_CONNECTIONS,
   PRESETS,
 } from '../limits/index.js';
 import { formatBytes } from '../units.js';
@@ -17,6 +21,7 @@ import { type CommandContext, conflicts, defineCommand } from './_command.js';
 import { groupDigits, printJson, table, wrap } from './_output.js';
 import { REPORT_OPTION, writeCommandReport } from './_report.js';
 import type { Spec, Values } from './_spec.js';
+import { TLS_OPTIONS } from './_tls.js';
 
 const FROM_IPS = { min: 1n, max: 2n ** 32n };
 const TO_COUNT = { min: 1n, max: 2n ** 48n };
@@ -85,6 +90,21 @@ const OPTIONS = {
     default: DEFAULT_MEASURE_CONNECTIONS,
     description: 'connections the measurement opens on 127.0.0.1',
   },
+  tls: {
+    type: 'boolean',
+    field: false,
+    description:
+      'the walls with TLS too: a short TLS run on loopback (servers and clients in separate processes, after a plain-TCP baseline) measures CPU per handshake and memory per connection',
+  },
+  'tls-connections': {
+    type: 'int',
+    min: MIN_TLS_CONNECTIONS,
+    max: MAX_TLS_CONNECTIONS,
+    default: DEFAULT_TLS_CONNECTIONS,
+    field: false,
+    description: 'with --tls, connections the TLS run opens (and its plain-TCP baseline)',
+  },
+  cert: TLS_OPTIONS.cert,
   ...REPORT_OPTION,
 } as const satisfies Spec;
 
@@ -95,6 +115,8 @@ export function limitsOptions(ctx: CommandContext<Values<typeof OPTIONS>>): Limi
   conflicts(ctx, 'preset', 'to');
   const measure = values.measure;
   if (!measure) conflicts(ctx, 'measure', 'connections');
+  // --tls measures (a TLS run): not what --no-measure asks for
+  if (!measure) conflicts(ctx, 'measure', 'tls');
   const options: LimitsOptions = { measure };
   if (given.has('from-ips') || given.has('to')) {
     options.fromIps = values['from-ips'] ?? 1n;
@@ -103,6 +125,16 @@ export function limitsOptions(ctx: CommandContext<Values<typeof OPTIONS>>): Limi
     options.bothEndsLocal = to.bothEndsLocal;
   } else options.preset = values.preset;
   if (measure) options.connections = values.connections;
+  if (values.tls) {
+    options.tls = {
+      connections: values['tls-connections'],
+      ...(values.cert !== undefined ? { cert: values.cert } : {}),
+    };
+  } else {
+    for (const flag of ['tls-connections', 'cert'] as const) {
+      if (given.has(flag)) throw new UsageError(`--${flag} needs --tls`, flag);
+    }
+  }
   return options;
 }
 
@@ -161,7 +193,39 @@ export function formatLimits(r: LimitsResult): string {
     lines.push('Not measured (--no-measure): memory uses reference figures.', '');
   }
   lines.push(wrap(r.answer));
+  if (r.tls) lines.push('', formatLimitsTls(r.tls));
   return lines.join('\n');
+}
+
+const us = (n: number): string => `${groupDigits(n)} us`;
+
+/** `limits --tls`: the walls with TLS beside plain TCP's, and where the costs came from. */
+export function formatLimitsTls(t: LimitsTls): string {
+  const m = t.measured;
+  const col = (f: LimitsTls['tls']): string[] => [
+    `${us(f.serverUsPerHandshake)} / ${us(f.clientUsPerHandshake)}`,
+    `${formatBytes(f.serverBytesPerConnection)} / ${formatBytes(f.clientBytesPerConnection)}`,
+    `${groupDigits(f.cpuWall.handshakesPerSec)}/s`,
+    `${f.cpuWall.secondsToOpen} s`,
+    `${groupDigits(f.memoryWall)} (${formatBytes(f.bytesPerConnection)} each)`,
+  ];
+  const rows = [
+    'CPU per handshake, server / client',
+    'memory per connection, server / client (PSS)',
+    `CPU wall: ${t.cores} cores x 1e6 / server us`,
+    `time to open ${groupDigits(t.open)} at the CPU wall`,
+    'memory wall',
+  ].map((label, i) => [label, col(t.tcp)[i]!, col(t.tls)[i]!]);
+  return [
+    'With TLS:',
+    table(['', 'plain TCP', `TLS (${m.cert})`], rows, ['left', 'right', 'right']),
+    '',
+    wrap(
+      `Measured now: ${groupDigits(m.established)} of ${groupDigits(m.connections)} ${m.protocol} connections on loopback (${m.key}, ${m.cipher || '?'}, group ${m.group || '?'}, OpenSSL ${m.openssl}) in ${(m.rampMs / 1000).toFixed(1)} s, after a plain-TCP baseline of as many in ${(m.baselineRampMs / 1000).toFixed(1)} s; servers and clients in separate processes. ` +
+        `The memory wall divides the ${formatBytes(t.memoryBytes)} free for sockets by both ends' PSS${t.kernelCounted ? ` and the kernel's ${formatBytes(t.tls.kernelBytesPerConnection)}` : ' (the kernel not counted: other sockets came and went)'}. ` +
+        'One handshake at a time per core, nothing else running: a real server also does its work.',
+    ),
+  ].join('\n');
 }
 
 export const limitsCommand = defineCommand({
@@ -171,11 +235,15 @@ export const limitsCommand = defineCommand({
 ephemeral ports, memory, conntrack, accept backlog, TIME_WAIT), measures what one established
 loopback connection costs, and predicts the ceiling each limit implies for a shape of traffic
 (--preset, or --from-ips and --to), binding one first, with the command that would raise it.
-No command is ever run.`,
+No command is ever run. With --tls it also runs a short TLS run on loopback (--tls-connections,
+TLS servers and clients in separate processes, after a plain-TCP baseline of as many) and prints
+the walls with TLS beside plain TCP's: CPU wall = cores x 1e6 / server CPU us per handshake,
+the time to open N at it, and the memory wall at the cost per connection measured.`,
   epilog: `Examples:
   fourtuple limits                                   # the machine as a whole
   fourtuple limits --preset one-client-one-server    # one client IP, one listener
-  fourtuple limits --from-ips 4 --to 127.0.0.1:8080,127.0.0.1:8081 --no-measure`,
+  fourtuple limits --from-ips 4 --to 127.0.0.1:8080,127.0.0.1:8081 --no-measure
+  fourtuple limits --tls --tls-connections 1000      # the walls with TLS beside plain TCP's`,
   options: OPTIONS,
   async run(ctx) {
     const { values, io, signal } = ctx;

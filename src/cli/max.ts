@@ -9,7 +9,7 @@ import { type FailureKind, type FailureRecord, parseProbe, showBytes } from '../
 import { getNofileLimit } from '../sockets/rlimit.js';
 import { destinationCeiling } from '../theory/index.js';
 import { formatBytes } from '../units.js';
-import { defineCommand } from './_command.js';
+import { conflicts, defineCommand } from './_command.js';
 import { groupDigits, printJson, table, toJson } from './_output.js';
 import { REPORT_OPTION, writeCommandReport } from './_report.js';
 import { ALLOW_REMOTE_OPTION, resolveTargetFlag, TARGET_ACCEPTS, targetText } from './_targets.js';
@@ -135,6 +135,16 @@ export function formatMax(r: MaxResult): string {
   ].join('\n');
 }
 
+/** The flags of plain `max` that `--tls` cannot honour, refused with it (exit 2). */
+export const TLS_IGNORES = [
+  'workers',
+  'fds-per-worker',
+  'concurrency',
+  'probe',
+  'probe-interval',
+  'port-strategy',
+] as const;
+
 export function progressLine(p: Progress): string {
   const f = Object.entries(p.failures)
     .map(([k, v]) => `${k}:${v}`)
@@ -152,7 +162,9 @@ peak, the rate, the memory per connection and the wall that stopped it. With --t
 connects, to listeners that are loopback (max runs in this namespace) unless --allow-remote;
 then --connections N and --rate R are required. With --tls every connection speaks TLS (servers
 and clients in separate processes): the CPU per handshake and the memory per connection of each
-side, beside a short plain-TCP baseline, and the CPU and memory walls they imply.`,
+side, beside a short plain-TCP baseline, and the CPU and memory walls they imply; --rate paces
+its handshakes, and --workers, --fds-per-worker, --concurrency, --probe, --probe-interval and
+--port-strategy (the plain engine's) are refused with it.`,
   options: {
     connections: {
       type: 'int',
@@ -275,7 +287,8 @@ side, beside a short plain-TCP baseline, and the CPU and memory walls they imply
     ...REPORT_OPTION,
     ...ALLOW_REMOTE_OPTION,
   },
-  async run({ values, io, signal }) {
+  async run(ctx) {
+    const { values, io, signal } = ctx;
     const { connections, workers, rate, window, concurrency } = values;
     const allowRemote = values['allow-remote'];
     const holdMs = values.hold;
@@ -290,6 +303,9 @@ side, beside a short plain-TCP baseline, and the CPU and memory walls they imply
     }
     if (memoryFloorBytes !== undefined) checkMemoryFloor(memoryFloorBytes, readMem());
     const tls = tlsOptions(values);
+    // the TLS path has its own workers (a server and a client process per 10,000) and checks
+    // every connection with an encrypted echo: these flags of the plain engine would be ignored
+    if (tls) for (const flag of TLS_IGNORES) conflicts(ctx, 'tls', flag);
     // Last, once every other flag is known good: resolve the targets and apply the policy.
     let targets: { host: string; port: number }[] | undefined;
     if (values.target !== undefined) {

@@ -5,21 +5,24 @@
  */
 import { InterruptedError, UsageError } from '../errors.js';
 import { toReportInput } from '../report/index.js';
+import type { TlsRunFigures } from '../scale/coordinator.js';
 import {
   TOUR_MAX,
   TOUR_PARTS,
+  TOUR_TLS,
   type TourPart,
   type TourResult,
   tour,
   tourProblems,
 } from '../tour.js';
+import { formatBytes } from '../units.js';
 import { defineCommand, type Io } from './_command.js';
-import { groupDigits, printJson, wrap } from './_output.js';
+import { groupDigits, printJson, table, wrap } from './_output.js';
 import { commitReport, reserveOutput } from './_report.js';
 import { formatMax, progressLine } from './max.js';
 import { formatTheory } from './theory.js';
 
-export { TOUR_MAX, TOUR_PROOFS } from '../tour.js';
+export { TOUR_MAX, TOUR_PROOFS, TOUR_TLS } from '../tour.js';
 
 /** The tour's parts, in the order they run; each can be skipped with --skip. */
 export const PARTS = TOUR_PARTS;
@@ -112,7 +115,47 @@ export function partSummary(part: Part, r: TourResult): string {
     case 'max':
       if (!r.max) return '';
       return `${heading(`max: ${groupDigits(TOUR_MAX.connections)} connections opened, held, verified, torn down`)}${formatMax(r.max)}\nAs many as the machine allows: \`fourtuple max\`.\n\n`;
+    case 'tls':
+      return r.tls
+        ? `${heading('tls: what a TLS handshake and a held TLS connection cost')}${tlsSummary(r.tls)}\n\n`
+        : '';
   }
+}
+
+/** The tour's TLS runs, one line per side and kind against plain TCP; or why it was skipped. */
+export function tlsSummary(t: NonNullable<TourResult['tls']>): string {
+  if (t.skipped) return `skipped: ${t.skipped}`;
+  const us = (n: number): string => `${groupDigits(n)} us`;
+  const rows: string[][] = [];
+  const withBase = t.runs.find((m) => m.tls?.baseline)?.tls;
+  const row = (label: string, f: TlsRunFigures, wall: number): string[] => [
+    label,
+    `${us(f.server.cpuUsPerHandshake)} / ${us(f.client.cpuUsPerHandshake)}`,
+    `${formatBytes(f.server.pssBytesPerConnection)} / ${formatBytes(f.client.pssBytesPerConnection)}`,
+    `${groupDigits(wall)}/s`,
+  ];
+  if (withBase?.baseline) {
+    const wall = withBase.walls.cpu.baselineServer?.handshakesPerSec ?? 0;
+    rows.push(row('plain TCP', withBase.baseline, wall));
+  }
+  for (const m of t.runs) {
+    if (m.tls)
+      rows.push(
+        row(`TLS ${m.tls.cert} (${m.tls.key})`, m.tls.run, m.tls.walls.cpu.server.handshakesPerSec),
+      );
+  }
+  return [
+    table(
+      [
+        '',
+        'CPU per handshake server / client',
+        'PSS per conn server / client',
+        `CPU wall (${t.runs[0]?.tls?.walls.cores ?? '?'} cores)`,
+      ],
+      rows,
+    ),
+    `${groupDigits(TOUR_TLS.connections)} connections each, servers and clients in separate processes, on loopback. The walls for this machine: \`fourtuple limits --tls\`; more connections: \`fourtuple max --tls\`.`,
+  ].join('\n');
 }
 
 /** Progress on stderr (a terminal only) and each part's summary on stdout (unless --json). */
@@ -120,7 +163,7 @@ function tourPrinter(io: Io, json: boolean) {
   return (e: Parameters<NonNullable<Parameters<typeof tour>[1]>>[0]): void => {
     if (e.type === 'progress') {
       if (io.stderrIsTTY) {
-        io.stderr.write(`\r\x1b[2K${e.max ? `max: ${progressLine(e.max)}` : e.text}`);
+        io.stderr.write(`\r\x1b[2K${e.max ? `${e.part}: ${progressLine(e.max)}` : e.text}`);
       }
       return;
     }
@@ -135,7 +178,9 @@ export const tourCommand = defineCommand({
   description: `Runs the tour on loopback, in about a minute: the theory for the seed's example (2 machines x
 3 ports) and for the whole IPv4 space; every demo experiment against the kernel; a proof by
 construction for 2 x 3 and 3 x 4; this machine's limits (with a measured connection cost); and
-a bounded \`max\` run (${groupDigits(TOUR_MAX.connections)} connections, held ${TOUR_MAX.holdMs / 1000} s, verified, torn down).
+a bounded \`max\` run (${groupDigits(TOUR_MAX.connections)} connections, held ${TOUR_MAX.holdMs / 1000} s, verified, torn down);
+and a short TLS part (${groupDigits(TOUR_TLS.connections)} handshakes with each of ${TOUR_TLS.certs.join(' and ')}, beside plain TCP:
+CPU per handshake and memory per connection per side; skipped, saying why, without openssl).
 Prints a short summary per part and writes the report page (one self-contained HTML file),
 printing its path at the end. Interrupted, it writes the page of the parts that completed,
 marked as cut short. Each part's own command has the full set of flags.`,

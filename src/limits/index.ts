@@ -2,10 +2,12 @@
  * `limits`: what will stop this machine first, and by how much. Reads the limits, measures what
  * a connection costs (unless told not to), and predicts every ceiling for a shape of traffic.
  */
+import { runMaxTls } from '../scale/tls.js';
 import { type ConnectionCost, measureConnectionCost } from './measure.js';
-import { type LimitsResult, predictLimits } from './predict.js';
-import { readLimits } from './read.js';
+import { type LimitsResult, memoryBudget, predictLimits } from './predict.js';
+import { known, readLimits } from './read.js';
 import { customShape, type Preset, presetShape, type Shape } from './shape.js';
+import { type LimitsTlsOptions, tlsRunOptions, tlsWalls } from './tls.js';
 
 export * from './measure.js';
 export * from './predict.js';
@@ -14,6 +16,7 @@ export * from './read.js';
 export * from './rules.js';
 export * from './shape.js';
 export * from './slope.js';
+export * from './tls.js';
 
 export interface LimitsOptions {
   /** a preset shape; default 'many-ips' (what the machine as a whole can hold) */
@@ -27,6 +30,11 @@ export interface LimitsOptions {
   measure?: boolean;
   /** connections the measurement opens (default 2000) */
   connections?: number;
+  /**
+   * the walls with TLS too: a short `max --tls` run on loopback (TLS and a plain-TCP baseline,
+   * `connections` each, default 2000) measures the costs they divide by
+   */
+  tls?: LimitsTlsOptions;
   signal?: AbortSignal;
 }
 
@@ -50,5 +58,16 @@ export async function limits(options: LimitsOptions = {}): Promise<LimitsResult>
       ...(options.signal ? { signal: options.signal } : {}),
     });
   }
-  return predictLimits(shape, { readings: readLimits(), measured });
+  const readings = readLimits();
+  const result = predictLimits(shape, { readings, measured });
+  if (!options.tls) return result;
+  const run = await runMaxTls(tlsRunOptions(options.tls, options.signal));
+  // interrupted, the run returns what it held: no figure to build a wall on
+  options.signal?.throwIfAborted();
+  const budget = known(memoryBudget(readings))?.availableBytes ?? 0;
+  const estimate = Number(result.machine.estimate);
+  return {
+    ...result,
+    tls: tlsWalls({ ...run, tls: run.tls! }, budget, estimate, shape.bothEndsLocal),
+  };
 }

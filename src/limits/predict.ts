@@ -17,6 +17,7 @@ import {
   type Scope,
 } from './rules.js';
 import type { Shape } from './shape.js';
+import type { LimitsTls } from './tls.js';
 
 /** Cost of one connection of the shape, as the prediction uses it. */
 export interface PerConnection {
@@ -60,6 +61,8 @@ export interface LimitsResult extends Tagged<'limits'> {
   readings: LimitsReading;
   /** the measurement, null with --no-measure */
   measured: ConnectionCost | null;
+  /** `limits --tls`: the walls with TLS beside the plain-TCP walls, from a short TLS run */
+  tls?: LimitsTls;
 }
 
 /**
@@ -127,7 +130,7 @@ function perConnection(shape: Shape, measured: ConnectionCost | null): PerConnec
 }
 
 /** Memory free for connections: MemAvailable less pinned slab (readMemory), or the cgroup's room when that is less. */
-function memoryBudget(r: LimitsReading): Reading<MemoryBudget> {
+export function memoryBudget(r: LimitsReading): Reading<MemoryBudget> {
   const mem = known(r.memory);
   if (mem === undefined) return r.memory as Reading<MemoryBudget>;
   const cg = known(r.cgroupMemory);

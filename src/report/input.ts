@@ -139,7 +139,7 @@ export function toReportInput(result: AnyResult): ReportInput {
     case 'merge':
       return { cluster: result };
     case 'tour': {
-      const { theory, experiments, proof, limits, max, machine, cutShort } = result;
+      const { theory, experiments, proof, limits, max, tls, machine, cutShort } = result;
       return {
         machine,
         ...(cutShort ? { cutShort: cutShort.reason } : {}),
@@ -148,6 +148,8 @@ export function toReportInput(result: AnyResult): ReportInput {
         ...(proof ? { proof } : {}),
         ...(limits ? { limits } : {}),
         ...(max ? { max } : {}),
+        ...(tls?.runs.length ? { tls: tls.runs } : {}),
+        ...(tls?.skipped ? { tlsSkipped: tls.skipped } : {}),
       };
     }
   }

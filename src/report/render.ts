@@ -16,6 +16,14 @@ import { formatDate, machineSection } from './sections/machine.js';
 import { practiceSection, stopWords } from './sections/max.js';
 import { proofSection } from './sections/proof.js';
 import { theorySection } from './sections/theory.js';
+import {
+  fromLimits,
+  fromMax,
+  serverTimes,
+  type TlsComparison,
+  tlsSection,
+  us,
+} from './sections/tls.js';
 import { STYLE } from './style.js';
 import type { ProofInput, ReportInput, TheoryInput } from './types.js';
 
@@ -50,6 +58,15 @@ function list<T extends object>(part: T | readonly T[] | undefined): readonly T[
 
 export const theoryList = (part: ReportInput['theory']): readonly TheoryInput[] => list(part);
 export const proofList = (part: ReportInput['proof']): readonly ProofInput[] => list(part);
+
+/** Every result with TLS figures: a `max --tls` run, the tour's TLS runs, `limits --tls`. */
+function tlsComparisons(results: ReportInput): TlsComparison[] {
+  return [
+    ...(results.max ? [fromMax(results.max, 'max --tls')] : []),
+    ...(results.tls ?? []).map((m) => fromMax(m, 'tour')),
+    ...(results.limits ? [fromLimits(results.limits)] : []),
+  ].filter((c) => c !== undefined);
+}
 
 /** The figures a reader wants first, one card per part present. */
 function glance(results: ReportInput): string {
@@ -90,6 +107,12 @@ function glance(results: ReportInput): string {
       card('this machine could hold', grouped(estimate), `connections; the wall: ${binding}`),
     );
   }
+  const tls = tlsComparisons(results)[0];
+  if (tls) {
+    const times = serverTimes(tls);
+    const plain = times ? ` (${times.toFixed(1)}x a plain accept)` : '';
+    cards.push(card(`TLS handshake, ${tls.cert}`, us(tls.tls.serverUs), `of server CPU${plain}`));
+  }
   return cards.length ? `<div class="cards">${cards.join('')}</div>` : '';
 }
 
@@ -102,6 +125,8 @@ function sectionsOf(results: ReportInput): Section[] {
   const proofs = proofList(results.proof);
   if (proofs.length) sections.push(proofSection(proofs));
   if (results.max) sections.push(practiceSection(results.max, results.limits));
+  const tls = tlsSection(tlsComparisons(results), results.tlsSkipped);
+  if (tls) sections.push(tls);
   if (results.cluster) sections.push(clusterSection(results.cluster));
   if (results.machine || results.limits) {
     sections.push(machineSection(results.machine, results.limits));

@@ -120,15 +120,16 @@ summary { cursor: pointer; color: var(--accent); font-weight: 600; font-size: 14
 .facts .card .v { font-size: 16px; }
 table.experiments { font-size: 13.5px; }
 td code, th code { overflow-wrap: anywhere; }
-/* on a narrow screen each limit is a card of its own: the name, then its figures labelled */
+/* on a narrow screen each limit (and each TLS row) is a card of its own: the name, then its figures labelled */
 @media (max-width: 900px) {
-  table.limits thead { display: none; }
-  table.limits, table.limits tbody, table.limits tr, table.limits th, table.limits td { display: block; }
-  table.limits tr { border: 1px solid var(--border); border-radius: 10px; margin: 0 0 10px; padding: 6px 0; }
-  table.limits th, table.limits td { border: 0; padding: 3px 12px; text-align: left; }
-  table.limits td[data-label]::before { content: attr(data-label) ": "; color: var(--muted);
+  table.limits thead, table.tls thead { display: none; }
+  table.limits, table.limits tbody, table.limits tr, table.limits th, table.limits td,
+  table.tls, table.tls tbody, table.tls tr, table.tls th, table.tls td { display: block; }
+  table.limits tr, table.tls tr { border: 1px solid var(--border); border-radius: 10px; margin: 0 0 10px; padding: 6px 0; }
+  table.limits th, table.limits td, table.tls th, table.tls td { border: 0; padding: 3px 12px; text-align: left; }
+  table.limits td[data-label]::before, table.tls td[data-label]::before { content: attr(data-label) ": "; color: var(--muted);
     font-family: var(--font); font-size: 12.5px; }
-  table.limits td:empty { display: none; }
+  table.limits td:empty, table.tls td:empty { display: none; }
 }
 @media (max-width: 900px) { thead th { white-space: normal; } }
 h4.family { font-size: 15px; margin: 22px 0 8px; }

@@ -73,6 +73,10 @@ export interface ReportInput {
   proof?: ProofInput | readonly ProofInput[];
   limits?: LimitsInput;
   max?: MaxInput;
+  /** the tour's TLS runs (`max --tls` results, one per certificate kind) */
+  tls?: readonly MaxInput[];
+  /** the tour skipped its TLS part: why ("the openssl binary is not installed ...") */
+  tlsSkipped?: string;
   /** a cluster run's merged result (`fourtuple agent` 0, `fourtuple merge`) */
   cluster?: Wire<MergedResult>;
   machine?: MachineInfo;

@@ -30,7 +30,8 @@ export type ToTlsWorker =
       targets: Destination[];
       connectTimeoutMs: number;
     }
-  | { cmd: 'ramp'; connections: number; window: number }
+  /** rate: this worker's connects per second (--rate over the client workers); none: unpaced */
+  | { cmd: 'ramp'; connections: number; window: number; rate?: number }
   /** stop ramping; `now` (an interrupt): abandon the handshakes under way instead of finishing them */
   | { cmd: 'stop'; now?: boolean }
   /** a full garbage collection, then the stats: memory is read as held, not as garbage */

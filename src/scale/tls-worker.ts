@@ -190,9 +190,13 @@ async function openOne(d: Destination, wantSession: boolean): Promise<void> {
 }
 
 /** Opens `n` connections, `window` at a time, round-robin over the targets. */
-async function ramp(n: number, window: number): Promise<void> {
+async function ramp(n: number, window: number, rate: number | undefined): Promise<void> {
   stopping = false;
   let started = 0;
+  const t0 = performance.now();
+  /** --rate: connection k starts no sooner than k / rate seconds into the ramp */
+  let waiting = false;
+  const due = (k: number): number => (rate ? t0 + (k * 1000) / rate - performance.now() : 0);
   const progress = setInterval(() => send({ type: 'progress', stats }), 200);
   const open = (k: number): Promise<void> => openOne(targets[k % targets.length]!, false);
   // --resume: one full handshake first, whose ticket every other connection presents
@@ -206,6 +210,17 @@ async function ramp(n: number, window: number): Promise<void> {
     let active = 0;
     const next = (): void => {
       while (!stopping && !stats.wall && active < window && started < n) {
+        const wait = due(started);
+        if (wait > 0) {
+          if (!waiting) {
+            waiting = true;
+            setTimeout(() => {
+              waiting = false;
+              next();
+            }, wait);
+          }
+          return;
+        }
         const k = started++;
         active++;
         stats.inFlight++;
@@ -311,7 +326,7 @@ async function handle(m: ToTlsWorker): Promise<void> {
       break;
     }
     case 'ramp':
-      await ramp(m.connections, m.window);
+      await ramp(m.connections, m.window, m.rate);
       break;
     case 'gc':
       (globalThis as { gc?: () => void }).gc?.();

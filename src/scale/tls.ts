@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { FourtupleError } from '../errors.js';
 import type { Sockstat } from '../limits/procfs.js';
+import { cpuWall } from '../limits/tls.js';
 import { tag } from '../result.js';
 import { readMem, readProcSize, readSockstatNow } from './_proc.js';
 import type { Destination } from './engine.js';
@@ -208,6 +209,8 @@ interface RunSpec {
   targets: Destination[];
   holdMs: number;
   window: number;
+  /** connects per second over all client workers (--rate); undefined: as fast as they go */
+  rate: number | undefined;
   connectTimeoutMs: number;
   verifyTimeoutMs: number;
   durationMs: number;
@@ -338,6 +341,7 @@ async function measure(spec: RunSpec): Promise<Measured> {
             cmd: 'ramp',
             connections: quota(k),
             window: spec.tls ? Math.min(32, spec.window) : spec.window,
+            ...(spec.rate ? { rate: spec.rate / clients.length } : {}),
           },
           'ramped',
           spec.durationMs + 60_000,
@@ -530,12 +534,7 @@ function ownGrowth(grown: number, own: number): boolean {
 }
 
 function wall(cores: number, cost: TlsSideCost, n: number): TlsWall {
-  const perSec =
-    cost.cpuUsPerHandshake > 0 ? Math.round((cores * 1e6) / cost.cpuUsPerHandshake) : 0;
-  return {
-    handshakesPerSec: perSec,
-    secondsToOpen: perSec > 0 ? Math.round((n / perSec) * 10) / 10 : 0,
-  };
+  return cpuWall(cores, cost.cpuUsPerHandshake, n);
 }
 
 /** Opens N TLS connections (after a plain-TCP baseline), holds, verifies, reports the costs. */
@@ -557,6 +556,7 @@ export async function runMaxTls(
     targets,
     holdMs,
     window: options.window ?? 128,
+    rate: options.rate,
     connectTimeoutMs: options.connectTimeoutMs ?? 5000,
     verifyTimeoutMs: options.verifyTimeoutMs ?? 30_000,
     durationMs: options.durationMs ?? defaultDurationMs({ tls: true }),

@@ -12,6 +12,7 @@ import { chromium } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TOUR_MAX } from '../../src/cli/tour.js';
 import { RESULT_VERSION } from '../../src/result.js';
+import { TOUR_TLS } from '../../src/tour.js';
 import { probeCharts } from '../helpers/browser.js';
 import { BIN } from '../helpers/cli.js';
 
@@ -64,10 +65,18 @@ describe('the tour (fourtuple with no command)', () => {
     expect(j.max.alive).toBe(TOUR_MAX.connections);
     expect(j.max.stoppedBy.reason).toBe('target');
     expect(j.max.series.length).toBeGreaterThan(0);
-    expect(r.status).toBe(j.max.sockstat.clean ? 0 : 1);
+    // tls: both certificate kinds handshaken, held and echoed, the first beside plain TCP
+    const tls = j.tls.runs as { tls: { cert: string; baseline?: unknown }; alive: number }[];
+    expect(tls.map((t) => t.tls.cert)).toEqual([...TOUR_TLS.certs]);
+    expect(tls.map((t) => t.alive)).toEqual(TOUR_TLS.certs.map(() => TOUR_TLS.connections));
+    expect(tls[0]!.tls.baseline).toBeDefined();
+    const clean = [j.max, ...j.tls.runs].every(
+      (m: { sockstat: { clean: boolean } }) => m.sockstat.clean,
+    );
+    expect(r.status).toBe(clean ? 0 : 1);
 
     const page = readFileSync(join(dir, 'fourtuple-report.html'), 'utf8');
-    for (const id of ['theory', 'experiments', 'proof', 'practice', 'machine']) {
+    for (const id of ['theory', 'experiments', 'proof', 'practice', 'tls', 'machine']) {
       expect(page, `section ${id}`).toContain(`id="${id}"`);
     }
     // the proof graph is drawn from the connections the run listed, not derived

@@ -7,6 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { LAB_STATE_DIR, parseNetnsList } from '../../src/hosts/index.js';
 import { parseSockstat, type Sockstat } from '../../src/limits/procfs.js';
 import type { Child } from './child.js';
@@ -260,6 +261,22 @@ export function labLeftovers(runId: string): string[] {
     ? [`${LAB_STATE_DIR}/${runId}.json`]
     : [];
   return [...ns, ...links, ...state];
+}
+
+/** this checkout's TLS worker (other checkouts on the machine may run `max --tls` meanwhile) */
+const TLS_WORKER = fileURLToPath(new URL('../../dist/scale/tls-worker.js', import.meta.url));
+
+/** live processes whose command line runs this checkout's TLS worker */
+export function tlsWorkersLeft(): string[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        return readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(TLS_WORKER);
+      } catch {
+        return false; // gone
+      }
+    });
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

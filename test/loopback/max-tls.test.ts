@@ -11,28 +11,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MaxResult } from '../../src/scale/coordinator.js';
 import { BIN, cli } from '../helpers/cli.js';
-import { sleep } from '../helpers/procs.js';
+import { sleep, tlsWorkersLeft as workersLeft } from '../helpers/procs.js';
 import { EXIT_BOUND_MS } from '../helpers/signals.js';
-
-/** this checkout's TLS worker (other checkouts on the machine may run `max` at the same time) */
-const WORKER = fileURLToPath(new URL('../../dist/scale/tls-worker.js', import.meta.url));
-
-/** live processes whose command line runs this checkout's TLS worker */
-function workersLeft(): string[] {
-  return readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .filter((d) => {
-      try {
-        return readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(WORKER);
-      } catch {
-        return false; // gone
-      }
-    });
-}
 
 const certDirs = (): string[] =>
   readdirSync(tmpdir()).filter((d) => d.startsWith('fourtuple-tls-'));

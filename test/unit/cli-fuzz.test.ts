@@ -129,7 +129,7 @@ describe('what parseArgs lets through is refused', () => {
       '--skip',
       'limits',
       '--skip',
-      'max',
+      'max,tls',
       '--out',
       join(dir, 'theory.html'),
     ]);

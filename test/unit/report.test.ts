@@ -225,7 +225,7 @@ describe('fourtuple tour writes the report', () => {
   const dir = mkdtempSync(join(tmpdir(), 'fourtuple-tour-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   // The parts that touch the kernel are run by test/loopback/tour.test.ts.
-  const onlyTheory = ['--skip', 'demo,prove,limits', '--skip', 'max'];
+  const onlyTheory = ['--skip', 'demo,prove,limits', '--skip', 'max,tls'];
 
   it('--out FILE: the page has the theory and the machine; the path is printed last', async () => {
     const out = join(dir, 'tour.html');
@@ -238,7 +238,7 @@ describe('fourtuple tour writes the report', () => {
     expect(page).toContain('IPv4 address space');
     // the skipped parts are left out of the terminal and of the page
     for (const id of ['experiments', 'proof', 'practice']) expect(page).not.toContain(`id="${id}"`);
-    expect(r.stdout).not.toMatch(/== (demo|prove|limits|max)/);
+    expect(r.stdout).not.toMatch(/== (demo|prove|limits|max|tls)/);
   });
 
   it('--json prints the tour result, of kind tour (the report reads it back); the path goes to stderr', async () => {
@@ -259,12 +259,12 @@ describe('fourtuple tour writes the report', () => {
     const all = await cli(['tour', '--out', out, ...onlyTheory, '--skip', 'theory']);
     expect(all.code).toBe(2);
     expect(all.stderr.trim()).toBe(
-      'fourtuple tour: --skip leaves nothing to run (parts: theory, demo, prove, limits, max)',
+      'fourtuple tour: --skip leaves nothing to run (parts: theory, demo, prove, limits, max, tls)',
     );
     const bad = await cli(['tour', '--out', out, '--skip', 'nope']);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim()).toBe(
-      'fourtuple tour: --skip must be one of theory, demo, prove, limits, max (got "nope")',
+      'fourtuple tour: --skip must be one of theory, demo, prove, limits, max, tls (got "nope")',
     );
     expect(existsSync(out)).toBe(false);
   });
