@@ -61,6 +61,8 @@ export interface MemorySample {
   rssBytes: number;
   /** this process's proportional set size (shared pages divided among their users) */
   pssBytes: number;
+  /** this process's anonymous memory (heap, stacks: its own, no other process shares it) */
+  anonBytes?: number;
   sockstat: Sockstat;
   /** nf_conntrack_count, null when conntrack is not loaded */
   conntrackCount: number | null;
@@ -111,8 +113,10 @@ export interface ConnectionCost {
   /** growth of nf_conntrack_count / connections (about 1 when loopback flows are tracked) */
   conntrackEntriesPerConnection: number | null;
   /**
-   * this process's PSS before opening anything: a holder process's fixed cost, counted as
-   * `max` counts its workers' (PSS, so pages shared with other processes count once)
+   * a holder process's fixed cost: this process's anonymous memory before opening anything
+   * (its PSS where the kernel does not report that). Not its PSS: alone on a machine, a node
+   * process's PSS counts the whole node binary (62 MiB measured), which the many holders a
+   * wall needs (`max`'s workers) share; their heaps they do not.
    */
   holderBaselineBytes: number;
   certainty: Certainty;
@@ -145,6 +149,7 @@ function sample(started: number): MemorySample {
     memAvailableBytes: mem.value.memAvailableBytes,
     rssBytes: size?.rssBytes ?? process.memoryUsage.rss(),
     pssBytes: size?.pssBytes ?? process.memoryUsage.rss(),
+    ...(size?.anonBytes === undefined ? {} : { anonBytes: size.anonBytes }),
     sockstat: ss.value,
     conntrackCount: conntrackCount(),
     t: Math.round(performance.now() - started),
@@ -314,7 +319,7 @@ async function stepped(
       before.conntrackCount === null || during.conntrackCount === null
         ? null
         : ratio((during.conntrackCount - before.conntrackCount) / n),
-    holderBaselineBytes: before.pssBytes,
+    holderBaselineBytes: before.anonBytes ?? before.pssBytes,
     certainty,
     before,
     during,
@@ -323,7 +328,7 @@ async function stepped(
       `uses (raw descriptors, epoll; both ends in this process) in ${counts.length - 1} steps; ` +
       'after each read /proc/meminfo Slab and MemAvailable, /proc/net/sockstat and ' +
       '/proc/self/smaps_rollup; kernel cost = median step of Slab, every step but the first ' +
-      '(it settles), holder cost = slope of RSS, baseline = PSS before; Slab watched idle ' +
+      '(it settles), holder cost = slope of RSS, baseline = anonymous memory before; Slab watched idle ' +
       'before and after; then closed every socket with RST',
   };
 }

@@ -240,14 +240,24 @@ export interface ProcessSize {
   rssBytes: number;
   /** proportional set size: shared pages (the node binary) divided among their users */
   pssBytes: number;
+  /**
+   * anonymous pages (heap, stacks): the process's own, which a second process like it cannot
+   * share (the node binary's file pages it can); absent when the kernel does not report it
+   */
+  anonBytes?: number;
 }
 
-/** Parses Rss and Pss from /proc/PID/smaps_rollup; undefined when either is missing. */
+/** Parses Rss, Pss and Anonymous from /proc/PID/smaps_rollup; undefined when Rss or Pss is missing. */
 export function parseSmapsRollup(text: string): ProcessSize | undefined {
   const rss = /^Rss:\s+(\d+) kB/m.exec(text);
   const pss = /^Pss:\s+(\d+) kB/m.exec(text);
   if (!rss || !pss) return undefined;
-  return { rssBytes: Number(rss[1]) * 1024, pssBytes: Number(pss[1]) * 1024 };
+  const anon = /^Anonymous:\s+(\d+) kB/m.exec(text);
+  return {
+    rssBytes: Number(rss[1]) * 1024,
+    pssBytes: Number(pss[1]) * 1024,
+    ...(anon ? { anonBytes: Number(anon[1]) * 1024 } : {}),
+  };
 }
 
 export interface TcpSocketLine {

@@ -125,6 +125,9 @@ describe('measureConnectionCost on loopback', () => {
     expect(m.certainty.certain).toBe(m.certainty.reasons.length === 0);
     expect(m.certainty.kernelStderrBytes).toBeGreaterThanOrEqual(0);
     expect(m.holderBaselineBytes).toBeGreaterThan(1024 * 1024);
+    // a holder's own pages (anonymous), not the node binary's that every holder shares
+    expect(m.holderBaselineBytes).toBe(m.before.anonBytes);
+    expect(m.holderBaselineBytes).toBeLessThan(m.before.rssBytes);
     expect(m.kernelBytesPerConnection).toBeGreaterThanOrEqual(2 * 1024);
     expect(m.kernelBytesPerConnection).toBeLessThanOrEqual(50 * 1024);
     expect(m.userBytesPerConnection).toBeGreaterThanOrEqual(0);

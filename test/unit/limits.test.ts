@@ -539,6 +539,14 @@ describe('slope arithmetic', () => {
       pssBytes: 1024 * 1024,
     });
     expect(parseSmapsRollup('Rss: 1 kB\n')).toBeUndefined();
+    // Anonymous (not Pss_Anon, not AnonHugePages) is the process's own memory
+    const rollup =
+      'Rss: 40432 kB\nPss: 7710 kB\nPss_Anon: 6000 kB\nAnonymous: 6324 kB\nAnonHugePages: 0 kB\n';
+    expect(parseSmapsRollup(rollup)).toEqual({
+      rssBytes: 40432 * 1024,
+      pssBytes: 7710 * 1024,
+      anonBytes: 6324 * 1024,
+    });
   });
 });
 
