@@ -5,6 +5,7 @@ import {
   DEFAULT_MEASURE_CONNECTIONS,
   DEFAULT_PRESET,
   DEFAULT_TLS_CONNECTIONS,
+  type DescriptorObserver,
   type Limit,
   type LimitsOptions,
   type LimitsResult,
@@ -180,6 +181,7 @@ export function formatLimits(r: LimitsResult): string {
         `Measured: ${groupDigits(m.connections)} established loopback connections in ${m.durationMs} ms ` +
           `cost ${formatBytes(m.kernelBytesPerConnection)} of kernel memory each (Slab, both ends) ` +
           `and ${formatBytes(m.userBytesPerConnection)} in the ${m.holder} holder (RSS); ` +
+          observerText(m.descriptorObserver) +
           (m.memAvailableBytesPerConnection > 0
             ? `MemAvailable fell ${formatBytes(m.memAvailableBytesPerConnection)} per connection (kernel and holder together, noisier). `
             : 'MemAvailable moved with other programs too much to say. ') +
@@ -195,6 +197,18 @@ export function formatLimits(r: LimitsResult): string {
   lines.push(wrap(r.answer));
   if (r.tls) lines.push('', formatLimitsTls(r.tls));
   return lines.join('\n');
+}
+
+/** What a program listing descriptors added, in words ('' when nothing could be read). */
+function observerText(o: DescriptorObserver | null | undefined): string {
+  if (!o) return '';
+  if (o.bytesPerConnection === 0) {
+    return `no program listed its descriptors in ${(o.waitedMs / 1000).toFixed(1)} s (${o.procInodesPerDescriptor} /proc inodes per descriptor); `;
+  }
+  return (
+    `a program on this machine lists every process's descriptors: ${o.procInodesPerDescriptor} ` +
+    `/proc inodes per descriptor appeared, ${formatBytes(o.bytesPerConnection)} more kernel memory per connection, counted in the wall; `
+  );
 }
 
 const us = (n: number): string => `${groupDigits(n)} us`;

@@ -15,7 +15,13 @@ import { FourtupleError, InvalidOptionError } from '../errors.js';
 import { getNofileLimit } from '../sockets/rlimit.js';
 import { formatBytes } from '../units.js';
 import { Holder } from './_holder.js';
-import { parseProcNetTcp, parseSmapsRollup, readProcText, type Sockstat } from './procfs.js';
+import {
+  parseProcNetTcp,
+  parseSlabinfo,
+  parseSmapsRollup,
+  readProcText,
+  type Sockstat,
+} from './procfs.js';
 import { readMemory, readSockstat } from './read.js';
 import { fitSlope, median, robustSlope, stepSlopes } from './slope.js';
 
@@ -63,6 +69,8 @@ export interface MemorySample {
   pssBytes: number;
   /** this process's anonymous memory (heap, stacks: its own, no other process shares it) */
   anonBytes?: number;
+  /** /proc inodes in use (slabinfo proc_inode_cache); absent when /proc/slabinfo is unreadable */
+  procInodes?: number;
   sockstat: Sockstat;
   /** nf_conntrack_count, null when conntrack is not loaded */
   conntrackCount: number | null;
@@ -86,6 +94,19 @@ export interface Certainty {
   otherSockets: number;
   /** why it is not certain; empty when it is */
   reasons: string[];
+}
+
+export interface DescriptorObserver {
+  /** /proc inodes that appeared per descriptor the measurement held (about 1 when observed) */
+  procInodesPerDescriptor: number;
+  /**
+   * their cost per connection (both ends): inodes x (proc inode + dentry slab bytes), at most
+   * one per descriptor; 0 below 0.25 per descriptor (noise) and above 1.25 (other processes'
+   * descriptors appeared too, so this one's cannot be told apart)
+   */
+  bytesPerConnection: number;
+  /** how long it waited after the steps for them to stop appearing */
+  waitedMs: number;
 }
 
 export interface ConnectionCost {
@@ -119,6 +140,16 @@ export interface ConnectionCost {
    * wall needs (`max`'s workers) share; their heaps they do not.
    */
   holderBaselineBytes: number;
+  /**
+   * What a program that lists every process's descriptors (/proc/PID/fd) adds: the kernel
+   * makes a /proc inode and a dentry for each descriptor it lists, about 0.9 KiB each, and
+   * keeps them while the descriptor lives. On the development VM something outside the run
+   * does this every few seconds (seen for a plain Python holder too), so at a wall it is
+   * ~1.8 KiB of every connection's Slab. Measured by waiting after the steps until
+   * proc_inode_cache stops growing; left out of `kernelBytesPerConnection`, which is the
+   * connection's own cost. Null when /proc/slabinfo cannot be read (not root).
+   */
+  descriptorObserver?: DescriptorObserver | null;
   certainty: Certainty;
   /** measurements made to get a certain figure (the last one is this); at most 3 */
   attempts: number;
@@ -138,18 +169,39 @@ function conntrackCount(): number | null {
   return t === undefined ? null : Number(t);
 }
 
+function readSlabinfo(): ReturnType<typeof parseSlabinfo> | undefined {
+  const text = readProcText('/proc/slabinfo');
+  return text === undefined ? undefined : parseSlabinfo(text);
+}
+
+/** Slab bytes a listed descriptor costs: one /proc inode and one dentry, in full slabs. */
+function observerBytesPerInode(): number {
+  const caches = readSlabinfo();
+  return (
+    (caches?.get('proc_inode_cache')?.bytesPerObject ?? 0) +
+    (caches?.get('dentry')?.bytesPerObject ?? 0)
+  );
+}
+
+/** Slab less what a descriptor observer added: the connections' own kernel memory. */
+function ownSlab(s: MemorySample, perInode: number): number {
+  return s.slabBytes - (s.procInodes ?? 0) * perInode;
+}
+
 function sample(started: number): MemorySample {
   const mem = readMemory();
   const ss = readSockstat();
   if ('reason' in mem) throw new FourtupleError('FOURTUPLE_MEASURE_UNREADABLE', mem.reason);
   if ('reason' in ss) throw new FourtupleError('FOURTUPLE_MEASURE_UNREADABLE', ss.reason);
   const size = parseSmapsRollup(readProcText('/proc/self/smaps_rollup') ?? '');
+  const procInodes = readSlabinfo()?.get('proc_inode_cache')?.active;
   return {
     slabBytes: mem.value.slabBytes,
     memAvailableBytes: mem.value.memAvailableBytes,
     rssBytes: size?.rssBytes ?? process.memoryUsage.rss(),
     pssBytes: size?.pssBytes ?? process.memoryUsage.rss(),
     ...(size?.anonBytes === undefined ? {} : { anonBytes: size.anonBytes }),
+    ...(procInodes === undefined ? {} : { procInodes }),
     sockstat: ss.value,
     conntrackCount: conntrackCount(),
     t: Math.round(performance.now() - started),
@@ -210,11 +262,14 @@ function checkConnections(n: number): void {
 }
 
 /** Slab's move (signed) over `IDLE_MS` while nothing is opened. */
-async function idleDrift(started: number): Promise<{ bytes: number; ms: number }> {
+async function idleDrift(
+  started: number,
+  perInode: number,
+): Promise<{ bytes: number; ms: number }> {
   const a = sample(started);
   await sleep(IDLE_MS);
   const b = sample(started);
-  return { bytes: b.slabBytes - a.slabBytes, ms: Math.max(1, b.t - a.t) };
+  return { bytes: ownSlab(b, perInode) - ownSlab(a, perInode), ms: Math.max(1, b.t - a.t) };
 }
 
 /** Judges the steps: the certainty of the kernel figure. */
@@ -222,15 +277,14 @@ function judge(
   samples: MemorySample[],
   counts: number[],
   drift: { bytes: number; ms: number }[],
+  perInode: number,
 ): { certainty: Certainty; kernel: number } {
-  const fit = robustSlope(
-    counts,
-    samples.map((s) => s.slabBytes),
-  );
+  const slab = samples.map((s) => ownSlab(s, perInode));
+  const fit = robustSlope(counts, slab);
   const kernel = Math.round(fit.slope);
   const steps = samples.length - 1;
   const stepMs = (samples[steps]!.t - samples[0]!.t) / steps;
-  const stepSlab = (samples[steps]!.slabBytes - samples[0]!.slabBytes) / steps;
+  const stepSlab = (slab[steps]! - slab[0]!) / steps;
   // A program allocating steadily adds the same to every step, which no spread between steps
   // shows: the idle windows before and after see it. Their mean rate is the bias it would add;
   // the counters' per-CPU slack (a few hundred KiB either way) mostly cancels in the mean.
@@ -268,6 +322,49 @@ function judge(
   };
 }
 
+/**
+ * /proc inodes per held descriptor taken as a program listing them: at least 0.25 (fewer is
+ * `ps` and the like), at most 1.25 (more means other processes' descriptors appeared too: not
+ * this measurement's to count).
+ */
+const OBSERVED_PER_DESCRIPTOR = [0.25, 1.25] as const;
+/** The observer's wait: until no new /proc inode for QUIET_MS, at most OBSERVER_MS. */
+const OBSERVER_QUIET_MS = 3000;
+const OBSERVER_MS = 6000;
+
+/**
+ * Waits after the steps while /proc inodes keep appearing (a program listing every process's
+ * descriptors makes one per descriptor, every few seconds) and says what they cost per
+ * connection; null when /proc/slabinfo cannot be read.
+ */
+async function watchObserver(
+  before: MemorySample,
+  n: number,
+  perInode: number,
+  started: number,
+  check: () => void,
+): Promise<DescriptorObserver | null> {
+  if (before.procInodes === undefined) return null;
+  const t0 = performance.now();
+  let last = sample(started).procInodes ?? 0;
+  let grewAt = t0;
+  while (performance.now() - grewAt < OBSERVER_QUIET_MS && performance.now() - t0 < OBSERVER_MS) {
+    await sleep(250);
+    check();
+    const now = sample(started).procInodes ?? 0;
+    if (now > last) grewAt = performance.now();
+    last = Math.max(last, now);
+  }
+  const perDescriptor = Math.max(0, last - before.procInodes) / (2 * n);
+  const [low, high] = OBSERVED_PER_DESCRIPTOR;
+  const counted = perDescriptor >= low && perDescriptor <= high;
+  return {
+    procInodesPerDescriptor: Math.round(perDescriptor * 1000) / 1000,
+    bytesPerConnection: counted ? Math.round(Math.min(1, perDescriptor) * 2 * perInode) : 0,
+    waitedMs: Math.round(performance.now() - t0),
+  };
+}
+
 type Stepped = Omit<ConnectionCost, 'after' | 'port' | 'leftBehind' | 'durationMs' | 'attempts'>;
 
 /** Opens `n` connections in STEPS steps on `holder` and works out the cost from the samples. */
@@ -276,8 +373,10 @@ async function stepped(
   n: number,
   started: number,
   check: () => void,
+  observed: DescriptorObserver | null | undefined,
 ): Promise<Stepped> {
-  const drift = [await idleDrift(started)];
+  const perInode = observerBytesPerInode();
+  const drift = [await idleDrift(started, perInode)];
   const samples: MemorySample[] = [sample(started)];
   const counts: number[] = [0];
   for (let i = 1; i <= STEPS; i++) {
@@ -287,13 +386,18 @@ async function stepped(
     samples.push(sample(started));
     counts.push(holder.established);
   }
-  drift.push(await idleDrift(started));
+  // waited for once: a later attempt keeps the first one's figure
+  const observer =
+    observed !== undefined
+      ? observed
+      : await watchObserver(samples[0]!, n, perInode, started, check);
+  drift.push(await idleDrift(started, perInode));
   check();
   // the fit leaves out the settling step (samples[0] to samples[1])
   const fitted = samples.length > 3 ? 1 : 0;
   const xs = counts.slice(fitted);
   const ys = samples.slice(fitted);
-  const { kernel, certainty } = judge(ys, xs, drift);
+  const { kernel, certainty } = judge(ys, xs, drift, perInode);
   const before = samples[0]!;
   const during = samples[samples.length - 1]!;
   const slope = (f: (m: MemorySample) => number): number => fitSlope(xs, ys.map(f)).slope;
@@ -305,7 +409,7 @@ async function stepped(
     kernelBytesPerConnection: kernel,
     kernelBytesPerConnectionSteps: stepSlopes(
       counts,
-      samples.map((s) => s.slabBytes),
+      samples.map((s) => ownSlab(s, perInode)),
     ).map(Math.round),
     userBytesPerConnection: Math.max(0, Math.round(slope((m) => m.rssBytes))),
     memAvailableBytesPerConnection: Math.round(medianStep((m) => -m.memAvailableBytes)),
@@ -320,6 +424,7 @@ async function stepped(
         ? null
         : ratio((during.conntrackCount - before.conntrackCount) / n),
     holderBaselineBytes: before.anonBytes ?? before.pssBytes,
+    descriptorObserver: observer,
     certainty,
     before,
     during,
@@ -327,9 +432,11 @@ async function stepped(
       `opened ${n} connections from ${HOST} to a listener on ${HOST} with the engine \`max\` ` +
       `uses (raw descriptors, epoll; both ends in this process) in ${counts.length - 1} steps; ` +
       'after each read /proc/meminfo Slab and MemAvailable, /proc/net/sockstat and ' +
-      '/proc/self/smaps_rollup; kernel cost = median step of Slab, every step but the first ' +
-      '(it settles), holder cost = slope of RSS, baseline = anonymous memory before; Slab watched idle ' +
-      'before and after; then closed every socket with RST',
+      '/proc/self/smaps_rollup; kernel cost = robust slope of Slab (less /proc inodes and ' +
+      'their dentries, from /proc/slabinfo) over every step but the first (it settles), holder ' +
+      'cost = slope of RSS, baseline = anonymous memory before; then waited for /proc inodes to ' +
+      'stop appearing (a program listing descriptors); Slab watched idle before and after; then ' +
+      'closed every socket with RST',
   };
 }
 
@@ -339,12 +446,13 @@ async function attempt(
   fdCapacity: number,
   started: number,
   check: () => void,
+  observed: DescriptorObserver | null | undefined,
 ): Promise<Omit<ConnectionCost, 'attempts'>> {
   const holder = new Holder(fdCapacity, HOST);
   const port = holder.destination.port;
   let result: Stepped;
   try {
-    result = await stepped(holder, n, started, check);
+    result = await stepped(holder, n, started, check, observed);
   } finally {
     holder.close();
   }
@@ -385,8 +493,10 @@ export async function measureConnectionCost(options: MeasureOptions = {}): Promi
   };
   const fdCapacity = getNofileLimit().soft;
   // another program's burst spoils one attempt, rarely three in a row
+  let observed: DescriptorObserver | null | undefined;
   for (let k = 1; ; k++) {
-    const result = await attempt(n, fdCapacity, started, check);
+    const result = await attempt(n, fdCapacity, started, check, observed);
+    observed = result.descriptorObserver;
     if (result.certainty.certain || k === ATTEMPTS) return { ...result, attempts: k };
   }
 }

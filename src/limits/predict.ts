@@ -23,11 +23,16 @@ import type { LimitsTls } from './tls.js';
 export interface PerConnection {
   /** descriptors one process holds per connection: 2 when both ends are in it */
   descriptors: number;
-  /** kernel memory per connection (both ends when both are local) */
+  /** kernel memory per connection (both ends when both are local), observerBytes included */
   kernelBytes: number;
+  /**
+   * of kernelBytes, what a program listing every process's descriptors adds on this machine
+   * (/proc inodes and dentries, measured: ConnectionCost.descriptorObserver); 0 when none
+   */
+  observerBytes?: number;
   /** user-space memory in the holder per connection */
   userBytes: number;
-  /** a holder process's fixed memory (PSS), spread over the connections it holds */
+  /** a holder process's fixed memory (its anonymous pages), spread over the connections it holds */
   holderBaselineBytes: number;
   /** what the memory ceiling divides by: kernel + user + the baseline spread over a process */
   totalBytes: number;
@@ -118,9 +123,12 @@ function costUsed(measured: ConnectionCost | null): {
 function perConnection(shape: Shape, measured: ConnectionCost | null): PerConnection {
   const { cost, fallback } = costUsed(measured);
   const ends = shape.bothEndsLocal ? 1 : 0.5;
+  // counted from /proc/slabinfo, apart from Slab's noise: used even when Slab's figure is not
+  const observer = Math.round((measured?.descriptorObserver?.bytesPerConnection ?? 0) * ends);
   return {
     descriptors: shape.bothEndsLocal ? 2 : 1,
-    kernelBytes: Math.round(cost.kernelBytesPerConnection * ends),
+    kernelBytes: Math.round(cost.kernelBytesPerConnection * ends) + observer,
+    observerBytes: observer,
     userBytes: Math.round(cost.userBytesPerConnection * ends),
     holderBaselineBytes: cost.holderBaselineBytes,
     totalBytes: 0,
@@ -161,6 +169,9 @@ function ruleContext(
     per.kernelBytes + per.userBytes + Math.round(per.holderBaselineBytes / spreadOver);
   const memoryNote =
     `${formatBytes(per.totalBytes)} per connection: ${formatBytes(per.kernelBytes)} kernel ` +
+    (per.observerBytes
+      ? `(${formatBytes(per.observerBytes)} of it /proc inodes that a program listing descriptors adds) `
+      : '') +
     `+ ${formatBytes(per.userBytes)} holder + the holder process's ` +
     `${formatBytes(per.holderBaselineBytes)} spread over ${fmt(spreadOver)} ` +
     `connections (${per.fallback === null ? 'measured now' : `default figures: ${per.fallback}`})`;

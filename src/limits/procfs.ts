@@ -236,6 +236,29 @@ export function readFileNr(path = FILE_NR_PATH): FileNr | undefined {
   return text === undefined ? undefined : parseFileNr(text);
 }
 
+export interface SlabCache {
+  /** objects in use */
+  active: number;
+  /** bytes of slab pages per object when every slab is full: pages x 4096 / objects per slab */
+  bytesPerObject: number;
+}
+
+/**
+ * Parses /proc/slabinfo (version 2.1: name, active_objs, num_objs, objsize, objperslab,
+ * pagesperslab, ...) into each cache's objects in use and what an object costs in slab pages.
+ */
+export function parseSlabinfo(text: string): Map<string, SlabCache> {
+  const out = new Map<string, SlabCache>();
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 6 || line.startsWith('#') || line.startsWith('slabinfo')) continue;
+    const [active, perSlab, pages] = [Number(f[1]), Number(f[4]), Number(f[5])];
+    if (!Number.isFinite(active) || !(perSlab > 0) || !(pages > 0)) continue;
+    out.set(f[0]!, { active, bytesPerObject: (pages * 4096) / perSlab });
+  }
+  return out;
+}
+
 export interface ProcessSize {
   rssBytes: number;
   /** proportional set size: shared pages (the node binary) divided among their users */

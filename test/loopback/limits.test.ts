@@ -4,7 +4,7 @@
  * checked for a sane cost and for leaving no socket behind.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../../src/errors.js';
 import {
@@ -14,12 +14,23 @@ import {
   readLimits,
   sysctlWritable,
 } from '../../src/limits/index.js';
+import { spawnCli } from '../helpers/child.js';
 import { BIN, cli } from '../helpers/cli.js';
 
 const sh = (script: string): string =>
   execFileSync('sh', ['-c', script], { encoding: 'utf8' }).trim();
 const sysctl = (name: string): string => sh(`sysctl -n ${name}`).replace(/\s+/g, ' ');
 const limitNumber = (s: string): number | 'unlimited' => (s === 'unlimited' ? s : Number(s));
+
+/** /proc/slabinfo is root's to read: the descriptor-observer figure needs it. */
+const slabinfoReadable = ((): boolean => {
+  try {
+    readFileSync('/proc/slabinfo');
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 /** TCP sockets in use now, read straight from /proc (not through the library). */
 /** descriptors this process has open */
@@ -110,6 +121,50 @@ describe('readLimits agrees with independent reads', () => {
     expect(available).toBeLessThanOrEqual(total);
     expect(r.cores).toBe(Number(sh('nproc')));
   });
+});
+
+describe('limits: a program that lists descriptors', () => {
+  it.skipIf(!slabinfoReadable)(
+    "counts the /proc inodes a lister makes for the measurement's descriptors",
+    async () => {
+      // the lister: this test process lists the CLI's descriptors every 200 ms, as `ls -l
+      // /proc/PID/fd`, `lsof` or a monitoring agent would (each listed descriptor gets a /proc
+      // inode and a dentry, kept while it lives)
+      const child = spawnCli(['limits', '--connections', '2000', '--json']);
+      const lister = setInterval(() => {
+        try {
+          readdirSync(`/proc/${child.pid}/fd`);
+        } catch {
+          // not started or gone
+        }
+      }, 200);
+      const { code } = await child.exited;
+      clearInterval(lister);
+      expect(code).toBe(0);
+      const r = JSON.parse(child.lines.join('\n'));
+      const o = r.measured.descriptorObserver;
+      // at least one inode per descriptor it held (others' descriptors may be listed too)
+      expect(o.procInodesPerDescriptor).toBeGreaterThanOrEqual(0.9);
+      expect(o.waitedMs).toBeGreaterThanOrEqual(3000);
+      const caches = new Map(
+        sh("awk '/^(proc_inode_cache|dentry) /{print $1, $5, $6}' /proc/slabinfo")
+          .split('\n')
+          .map((l) => l.split(' '))
+          .map(([name, perSlab, pages]) => [name, (Number(pages) * 4096) / Number(perSlab)]),
+      );
+      const perInode = caches.get('proc_inode_cache')! + caches.get('dentry')!;
+      if (o.procInodesPerDescriptor <= 1.25) {
+        // counted: one inode and one dentry for each of the two descriptors a connection holds
+        expect(o.bytesPerConnection).toBe(Math.round(2 * perInode));
+        expect(r.perConnection.observerBytes).toBe(o.bytesPerConnection);
+        expect(r.perConnection.kernelBytes).toBeGreaterThan(o.bytesPerConnection);
+      } else {
+        // other processes' descriptors were listed meanwhile: not this measurement's to count
+        expect(o.bytesPerConnection).toBe(0);
+      }
+    },
+    60_000,
+  );
 });
 
 describe('measureConnectionCost on loopback', () => {

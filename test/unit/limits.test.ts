@@ -20,6 +20,7 @@ import {
   parseProcLimits,
   parseProcNetTcp,
   parseReservedPorts,
+  parseSlabinfo,
   parseSmapsRollup,
   parseSockstat,
   predictLimits,
@@ -531,6 +532,21 @@ describe('slope arithmetic', () => {
     expect(robust.stderr / robust.slope).toBeLessThan(0.05);
     // where a fitted line is pulled well off
     expect(fitSlope(xs, spoilt).slope).toBeGreaterThan(8500);
+  });
+
+  it('parses slabinfo: objects in use and slab bytes per object', () => {
+    const text = [
+      'slabinfo - version: 2.1',
+      '# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> <sharedavail>',
+      'TCP                69420  69420   2368   13    8 : tunables    0    0    0 : slabdata   5340   5340      0',
+      'proc_inode_cache  402101 402178    696   23    4 : tunables    0    0    0 : slabdata  17486  17486      0',
+      'dentry            180411 180411    192   21    1 : tunables    0    0    0 : slabdata   8591   8591      0',
+    ].join('\n');
+    const caches = parseSlabinfo(text);
+    expect([...caches.keys()]).toEqual(['TCP', 'proc_inode_cache', 'dentry']);
+    expect(caches.get('proc_inode_cache')).toEqual({ active: 402101, bytesPerObject: 16384 / 23 });
+    expect(caches.get('TCP')!.bytesPerObject).toBeCloseTo(32768 / 13, 6);
+    expect(caches.get('dentry')!.bytesPerObject).toBeCloseTo(4096 / 21, 6);
   });
 
   it('parses smaps_rollup', () => {
