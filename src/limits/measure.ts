@@ -12,6 +12,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { FourtupleError, InvalidOptionError } from '../errors.js';
+import { workerBaselineBytes } from '../scale/pool.js';
 import { getNofileLimit } from '../sockets/rlimit.js';
 import { formatBytes } from '../units.js';
 import { Holder } from './_holder.js';
@@ -134,12 +135,16 @@ export interface ConnectionCost {
   /** growth of nf_conntrack_count / connections (about 1 when loopback flows are tracked) */
   conntrackEntriesPerConnection: number | null;
   /**
-   * a holder process's fixed cost: this process's anonymous memory before opening anything
-   * (its PSS where the kernel does not report that). Not its PSS: alone on a machine, a node
-   * process's PSS counts the whole node binary (62 MiB measured), which the many holders a
-   * wall needs (`max`'s workers) share; their heaps they do not.
+   * a holder process's fixed cost: the anonymous memory of a `max` worker set up and holding
+   * nothing (the processes that hold connections at a wall), else this process's before
+   * opening anything, else its PSS. Not PSS: alone on a machine, a node process's PSS counts
+   * the whole node binary (62 MiB measured), which the many holders a wall needs share;
+   * their heaps they do not. Nor this CLI's own: it loads every command (20 MiB of heap
+   * against a worker's ~8 MiB).
    */
   holderBaselineBytes: number;
+  /** whose memory holderBaselineBytes is */
+  holderBaselineOf?: 'max worker' | 'this process';
   /**
    * What a program that lists every process's descriptors (/proc/PID/fd) adds: the kernel
    * makes a /proc inode and a dentry for each descriptor it lists, about 0.9 KiB each, and
@@ -365,6 +370,12 @@ async function watchObserver(
   };
 }
 
+/** What the first attempt waited for, kept by the later ones. */
+interface Observed {
+  observer: DescriptorObserver | null;
+  worker: number | undefined;
+}
+
 type Stepped = Omit<ConnectionCost, 'after' | 'port' | 'leftBehind' | 'durationMs' | 'attempts'>;
 
 /** Opens `n` connections in STEPS steps on `holder` and works out the cost from the samples. */
@@ -373,7 +384,7 @@ async function stepped(
   n: number,
   started: number,
   check: () => void,
-  observed: DescriptorObserver | null | undefined,
+  observed: Observed | undefined,
 ): Promise<Stepped> {
   const perInode = observerBytesPerInode();
   const drift = [await idleDrift(started, perInode)];
@@ -386,11 +397,15 @@ async function stepped(
     samples.push(sample(started));
     counts.push(holder.established);
   }
-  // waited for once: a later attempt keeps the first one's figure
-  const observer =
+  // waited for once, a worker started meanwhile: a later attempt keeps the first one's figures
+  const { observer, worker } =
     observed !== undefined
       ? observed
-      : await watchObserver(samples[0]!, n, perInode, started, check);
+      : await (async () => {
+          const w = workerBaselineBytes();
+          const o = await watchObserver(samples[0]!, n, perInode, started, check);
+          return { observer: o, worker: await w };
+        })();
   drift.push(await idleDrift(started, perInode));
   check();
   // the fit leaves out the settling step (samples[0] to samples[1])
@@ -423,7 +438,8 @@ async function stepped(
       before.conntrackCount === null || during.conntrackCount === null
         ? null
         : ratio((during.conntrackCount - before.conntrackCount) / n),
-    holderBaselineBytes: before.anonBytes ?? before.pssBytes,
+    holderBaselineBytes: worker ?? before.anonBytes ?? before.pssBytes,
+    holderBaselineOf: worker === undefined ? 'this process' : 'max worker',
     descriptorObserver: observer,
     certainty,
     before,
@@ -434,7 +450,7 @@ async function stepped(
       'after each read /proc/meminfo Slab and MemAvailable, /proc/net/sockstat and ' +
       '/proc/self/smaps_rollup; kernel cost = robust slope of Slab (less /proc inodes and ' +
       'their dentries, from /proc/slabinfo) over every step but the first (it settles), holder ' +
-      'cost = slope of RSS, baseline = anonymous memory before; then waited for /proc inodes to ' +
+      'cost = slope of RSS, baseline = anonymous memory of a `max` worker holding nothing; then waited for /proc inodes to ' +
       'stop appearing (a program listing descriptors); Slab watched idle before and after; then ' +
       'closed every socket with RST',
   };
@@ -446,7 +462,7 @@ async function attempt(
   fdCapacity: number,
   started: number,
   check: () => void,
-  observed: DescriptorObserver | null | undefined,
+  observed: Observed | undefined,
 ): Promise<Omit<ConnectionCost, 'attempts'>> {
   const holder = new Holder(fdCapacity, HOST);
   const port = holder.destination.port;
@@ -493,10 +509,13 @@ export async function measureConnectionCost(options: MeasureOptions = {}): Promi
   };
   const fdCapacity = getNofileLimit().soft;
   // another program's burst spoils one attempt, rarely three in a row
-  let observed: DescriptorObserver | null | undefined;
+  let observed: Observed | undefined;
   for (let k = 1; ; k++) {
     const result = await attempt(n, fdCapacity, started, check, observed);
-    observed = result.descriptorObserver;
+    observed = {
+      observer: result.descriptorObserver ?? null,
+      worker: result.holderBaselineOf === 'max worker' ? result.holderBaselineBytes : undefined,
+    };
     if (result.certainty.certain || k === ATTEMPTS) return { ...result, attempts: k };
   }
 }

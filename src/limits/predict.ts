@@ -172,8 +172,8 @@ function ruleContext(
     (per.observerBytes
       ? `(${formatBytes(per.observerBytes)} of it /proc inodes that a program listing descriptors adds) `
       : '') +
-    `+ ${formatBytes(per.userBytes)} holder + the holder process's ` +
-    `${formatBytes(per.holderBaselineBytes)} spread over ${fmt(spreadOver)} ` +
+    `+ ${formatBytes(per.userBytes)} holder + a holder process's own ` +
+    `${formatBytes(per.holderBaselineBytes)} (a \`max\` worker's heap) spread over ${fmt(spreadOver)} ` +
     `connections (${per.fallback === null ? 'measured now' : `default figures: ${per.fallback}`})`;
   const context: RuleContext = {
     shape,

@@ -76,6 +76,8 @@ export interface ProcSize {
   rssBytes: number;
   /** proportional set size: shared pages (the node binary) divided among their users */
   pssBytes: number;
+  /** anonymous pages (the process's own), when the kernel reports them */
+  anonBytes?: number;
 }
 
 /** RSS and PSS of one process from /proc/PID/smaps_rollup (zeros when it is gone). */

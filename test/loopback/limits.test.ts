@@ -155,7 +155,8 @@ describe('limits: a program that lists descriptors', () => {
       const perInode = caches.get('proc_inode_cache')! + caches.get('dentry')!;
       if (o.procInodesPerDescriptor <= 1.25) {
         // counted: one inode and one dentry for each of the two descriptors a connection holds
-        expect(o.bytesPerConnection).toBe(Math.round(2 * perInode));
+        const expected = Math.min(1, o.procInodesPerDescriptor) * 2 * perInode;
+      expect(Math.abs(o.bytesPerConnection - expected)).toBeLessThanOrEqual(5);
         expect(r.perConnection.observerBytes).toBe(o.bytesPerConnection);
         expect(r.perConnection.kernelBytes).toBeGreaterThan(o.bytesPerConnection);
       } else {
@@ -180,9 +181,11 @@ describe('measureConnectionCost on loopback', () => {
     expect(m.certainty.certain).toBe(m.certainty.reasons.length === 0);
     expect(m.certainty.kernelStderrBytes).toBeGreaterThanOrEqual(0);
     expect(m.holderBaselineBytes).toBeGreaterThan(1024 * 1024);
-    // a holder's own pages (anonymous), not the node binary's that every holder shares
-    expect(m.holderBaselineBytes).toBe(m.before.anonBytes);
-    expect(m.holderBaselineBytes).toBeLessThan(m.before.rssBytes);
+    // a holder's own pages (anonymous), not the node binary's that every holder shares, and a
+    // lean `max` worker's, not this test process's (its heap holds vitest)
+    expect(m.holderBaselineOf).toBe('max worker');
+    expect(m.holderBaselineBytes).toBeLessThan(m.before.anonBytes!);
+    expect(m.holderBaselineBytes).toBeLessThan(64 * 1024 * 1024);
     expect(m.kernelBytesPerConnection).toBeGreaterThanOrEqual(2 * 1024);
     expect(m.kernelBytesPerConnection).toBeLessThanOrEqual(50 * 1024);
     expect(m.userBytesPerConnection).toBeGreaterThanOrEqual(0);
