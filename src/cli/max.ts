@@ -101,7 +101,7 @@ export function formatMax(r: MaxResult): string {
     ['port strategy', `${r.portStrategy}${flatText(r)}`],
     [
       'kernel memory',
-      `${bytesEach(r.memory.kernelBytesPerConnection)} per connection (Slab delta)`,
+      `${bytesEach(r.memory.kernelBytesPerConnection)} per connection (Slab delta${r.memory.observerBytesPerConnection ? `; ${bytesEach(r.memory.observerBytesPerConnection)} of it /proc inodes that a program listing descriptors made` : ''})`,
     ],
     [
       'process memory',

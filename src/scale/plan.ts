@@ -15,7 +15,7 @@ import {
 } from '../limits/procfs.js';
 import { anyRemote, assertTargetsAllowed } from '../policy/targets.js';
 import { getNofileLimit, type NofileLimit } from '../sockets/rlimit.js';
-import { type MemSample, readFileNr, readMem } from './_proc.js';
+import { type MemSample, readFileNr, readMem, readProcInodes } from './_proc.js';
 import type { MaxOptions, MaxResult } from './types.js';
 
 /** Descriptors a worker keeps for itself (node's own, IPC, epoll) before counting sockets. */
@@ -154,6 +154,8 @@ export interface Machine {
   fileMaxExempt: boolean;
   range: PortRange;
   cores: number;
+  /** /proc inodes at the start (readProcInodes) */
+  procInodes?: { count: number; bytesEach: number };
 }
 
 /** The machine's limits as a result reports them. */
@@ -190,6 +192,7 @@ export function readMachine(): Machine {
     fileMaxExempt: fileMaxExempt(),
     range: ephemeralPortRange(),
     cores: availableParallelism(),
+    procInodes: readProcInodes(),
   };
 }
 

@@ -24,6 +24,8 @@ export interface Peak {
   established: number;
   timeToPeakMs: number;
   slabBytes: number;
+  /** /proc inodes in use at the peak (readProcInodes().count) */
+  procInodes?: number;
   sockstat: Sockstat;
   sizes: { rssBytes: number; pssBytes: number };
 }
@@ -95,7 +97,21 @@ function memory(r: RunRecord): MaxResult['memory'] {
     totalPssBytesPerConnection: Math.round((kernel + pssBytes) / n),
     memAvailableMinBytes: r.sampler.memMinBytes,
     floorBytes: r.floorBytes,
+    ...observerBytes(r, n),
   };
+}
+
+/**
+ * Of the Slab delta, what a program listing descriptors added: /proc inodes and dentries, at
+ * most one per descriptor a connection holds (other processes' are listed too).
+ */
+function observerBytes(r: RunRecord, n: number): { observerBytesPerConnection?: number } {
+  const before = r.machine.procInodes;
+  const peak = r.peak.procInodes;
+  if (!before || peak === undefined || !Number.isFinite(n)) return {};
+  const perConnection = r.options.targets?.length ? 1 : 2;
+  const inodes = Math.min(Math.max(0, peak - before.count), perConnection * n);
+  return { observerBytesPerConnection: Math.round((inodes * before.bytesEach) / n) };
 }
 
 export function summarize(r: RunRecord): MaxResult {

@@ -209,6 +209,12 @@ export interface MaxResult extends Tagged<'max'> {
     /** the lowest memory free for sockets seen: what the guard compared with the floor */
     memAvailableMinBytes: number;
     floorBytes: number;
+    /**
+     * of kernelBytesPerConnection, the /proc inodes and dentries a program listing every
+     * process's descriptors made for this run's (absent without /proc/slabinfo, and in results
+     * saved before it was measured)
+     */
+    observerBytesPerConnection?: number;
   };
   sockstat: { before: Sockstat; peak: Sockstat; after: Sockstat; clean: boolean };
   limits: {

@@ -107,6 +107,14 @@ describe('fourtuple max on loopback', () => {
       expect(r.memory.kernelBytesPerConnection).toBeGreaterThan(2_000);
       expect(r.memory.kernelBytesPerConnection).toBeLessThan(40_000);
     }
+    // what a descriptor lister made is read from /proc/slabinfo (root): at most a /proc inode
+    // and a dentry (under 2 KiB together) for each of a connection's two descriptors
+    const observer = r.memory.observerBytesPerConnection;
+    if (process.getuid?.() === 0) expect(observer).toBeDefined();
+    if (observer !== undefined) {
+      expect(observer).toBeGreaterThanOrEqual(0);
+      expect(observer).toBeLessThanOrEqual(2 * 2048);
+    }
     expect(workerPids(ours)).toEqual([]);
   });
 
