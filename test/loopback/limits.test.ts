@@ -156,7 +156,7 @@ describe('limits: a program that lists descriptors', () => {
       if (o.procInodesPerDescriptor <= 1.25) {
         // counted: one inode and one dentry for each of the two descriptors a connection holds
         const expected = Math.min(1, o.procInodesPerDescriptor) * 2 * perInode;
-      expect(Math.abs(o.bytesPerConnection - expected)).toBeLessThanOrEqual(5);
+        expect(Math.abs(o.bytesPerConnection - expected)).toBeLessThanOrEqual(5);
         expect(r.perConnection.observerBytes).toBe(o.bytesPerConnection);
         expect(r.perConnection.kernelBytes).toBeGreaterThan(o.bytesPerConnection);
       } else {
