@@ -111,6 +111,10 @@ function costUsed(measured: ConnectionCost | null): {
   return {
     cost: {
       ...REFERENCE_COST,
+      // a worker's own memory is read apart from Slab's noise: kept when Slab's figure is not
+      ...(measured.holderBaselineOf === 'max worker'
+        ? { holderBaselineBytes: measured.holderBaselineBytes }
+        : {}),
       conntrackEntriesPerConnection: measured.conntrackEntriesPerConnection,
     },
     fallback:
