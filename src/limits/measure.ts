@@ -18,8 +18,8 @@ import { formatBytes } from '../units.js';
 import { Holder } from './_holder.js';
 import {
   parseProcNetTcp,
-  parseSlabinfo,
   parseSmapsRollup,
+  readProcInodes,
   readProcText,
   type Sockstat,
 } from './procfs.js';
@@ -174,20 +174,6 @@ function conntrackCount(): number | null {
   return t === undefined ? null : Number(t);
 }
 
-function readSlabinfo(): ReturnType<typeof parseSlabinfo> | undefined {
-  const text = readProcText('/proc/slabinfo');
-  return text === undefined ? undefined : parseSlabinfo(text);
-}
-
-/** Slab bytes a listed descriptor costs: one /proc inode and one dentry, in full slabs. */
-function observerBytesPerInode(): number {
-  const caches = readSlabinfo();
-  return (
-    (caches?.get('proc_inode_cache')?.bytesPerObject ?? 0) +
-    (caches?.get('dentry')?.bytesPerObject ?? 0)
-  );
-}
-
 /** Slab less what a descriptor observer added: the connections' own kernel memory. */
 function ownSlab(s: MemorySample, perInode: number): number {
   return s.slabBytes - (s.procInodes ?? 0) * perInode;
@@ -199,7 +185,7 @@ function sample(started: number): MemorySample {
   if ('reason' in mem) throw new FourtupleError('FOURTUPLE_MEASURE_UNREADABLE', mem.reason);
   if ('reason' in ss) throw new FourtupleError('FOURTUPLE_MEASURE_UNREADABLE', ss.reason);
   const size = parseSmapsRollup(readProcText('/proc/self/smaps_rollup') ?? '');
-  const procInodes = readSlabinfo()?.get('proc_inode_cache')?.active;
+  const procInodes = readProcInodes()?.count;
   return {
     slabBytes: mem.value.slabBytes,
     memAvailableBytes: mem.value.memAvailableBytes,
@@ -348,17 +334,16 @@ async function watchObserver(
   before: MemorySample,
   n: number,
   perInode: number,
-  started: number,
   check: () => void,
 ): Promise<DescriptorObserver | null> {
   if (before.procInodes === undefined) return null;
   const t0 = performance.now();
-  let last = sample(started).procInodes ?? 0;
+  let last = readProcInodes()?.count ?? 0;
   let grewAt = t0;
   while (performance.now() - grewAt < OBSERVER_QUIET_MS && performance.now() - t0 < OBSERVER_MS) {
     await sleep(250);
     check();
-    const now = sample(started).procInodes ?? 0;
+    const now = readProcInodes()?.count ?? 0;
     if (now > last) grewAt = performance.now();
     last = Math.max(last, now);
   }
@@ -377,6 +362,18 @@ interface Observed {
   worker: number | undefined;
 }
 
+/** The wait for a descriptor lister, with a `max` worker started and read meanwhile. */
+async function observe(
+  before: MemorySample,
+  n: number,
+  perInode: number,
+  check: () => void,
+): Promise<Observed> {
+  const worker = workerBaselineBytes();
+  const observer = await watchObserver(before, n, perInode, check);
+  return { observer, worker: await worker };
+}
+
 type Stepped = Omit<ConnectionCost, 'after' | 'port' | 'leftBehind' | 'durationMs' | 'attempts'>;
 
 /** Opens `n` connections in STEPS steps on `holder` and works out the cost from the samples. */
@@ -387,7 +384,7 @@ async function stepped(
   check: () => void,
   observed: Observed | undefined,
 ): Promise<Stepped> {
-  const perInode = observerBytesPerInode();
+  const perInode = readProcInodes()?.bytesEach ?? 0;
   const drift = [await idleDrift(started, perInode)];
   const samples: MemorySample[] = [sample(started)];
   const counts: number[] = [0];
@@ -398,15 +395,8 @@ async function stepped(
     samples.push(sample(started));
     counts.push(holder.established);
   }
-  // waited for once, a worker started meanwhile: a later attempt keeps the first one's figures
-  const { observer, worker } =
-    observed !== undefined
-      ? observed
-      : await (async () => {
-          const w = workerBaselineBytes();
-          const o = await watchObserver(samples[0]!, n, perInode, started, check);
-          return { observer: o, worker: await w };
-        })();
+  // waited for once: a later attempt keeps the first one's figures
+  const { observer, worker } = observed ?? (await observe(samples[0]!, n, perInode, check));
   drift.push(await idleDrift(started, perInode));
   check();
   // the fit leaves out the settling step (samples[0] to samples[1])

@@ -259,6 +259,22 @@ export function parseSlabinfo(text: string): Map<string, SlabCache> {
   return out;
 }
 
+/**
+ * /proc inodes in use now and what one costs with its dentry (slab bytes per object, full
+ * slabs): a program that lists every process's descriptors (/proc/PID/fd) makes one of each
+ * per descriptor it lists. Undefined when /proc/slabinfo is unreadable (not root).
+ */
+export function readProcInodes(): { count: number; bytesEach: number } | undefined {
+  const text = readProcText('/proc/slabinfo');
+  const caches = text === undefined ? undefined : parseSlabinfo(text);
+  const proc = caches?.get('proc_inode_cache');
+  if (!caches || !proc) return undefined;
+  return {
+    count: proc.active,
+    bytesEach: proc.bytesPerObject + (caches.get('dentry')?.bytesPerObject ?? 0),
+  };
+}
+
 export interface ProcessSize {
   rssBytes: number;
   /** proportional set size: shared pages (the node binary) divided among their users */

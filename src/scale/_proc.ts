@@ -7,7 +7,6 @@ import {
   memoryFreeForSockets,
   parseLowWatermarkBytes,
   parseMeminfo,
-  parseSlabinfo,
   parseSmapsRollup,
   parseSockstat,
   readFileNr as readFileNrExact,
@@ -55,25 +54,6 @@ export function readMem(): MemSample {
     slabBytes: m.Slab ?? 0,
     cgroup: bound ? cg.dir : undefined,
   };
-}
-
-/**
- * /proc inodes in use and what one costs with its dentry (slab bytes per object, full slabs):
- * a program that lists every process's descriptors makes one per descriptor it lists (see
- * ConnectionCost.descriptorObserver). Undefined when /proc/slabinfo is unreadable (not root).
- */
-export function readProcInodes(): { count: number; bytesEach: number } | undefined {
-  try {
-    const caches = parseSlabinfo(readFileSync('/proc/slabinfo', 'utf8'));
-    const proc = caches.get('proc_inode_cache');
-    if (!proc) return undefined;
-    return {
-      count: proc.active,
-      bytesEach: proc.bytesPerObject + (caches.get('dentry')?.bytesPerObject ?? 0),
-    };
-  } catch {
-    return undefined;
-  }
 }
 
 function readLowWatermark(): number {

@@ -6,7 +6,8 @@
  * started. Library function: returns data, never prints; progress goes to a callback.
  */
 
-import { countOwn, readMem, readProcInodes, readSockstatNow, readTcpEntries } from './_proc.js';
+import { readProcInodes } from '../limits/procfs.js';
+import { countOwn, readMem, readSockstatNow, readTcpEntries } from './_proc.js';
 import type { ToWorker } from './messages.js';
 import {
   hold,

@@ -12,10 +12,11 @@ import {
   isInitialUserNamespace,
   type PortRange,
   parseCapEff,
+  readProcInodes,
 } from '../limits/procfs.js';
 import { anyRemote, assertTargetsAllowed } from '../policy/targets.js';
 import { getNofileLimit, type NofileLimit } from '../sockets/rlimit.js';
-import { type MemSample, readFileNr, readMem, readProcInodes } from './_proc.js';
+import { type MemSample, readFileNr, readMem } from './_proc.js';
 import type { MaxOptions, MaxResult } from './types.js';
 
 /** Descriptors a worker keeps for itself (node's own, IPC, epoll) before counting sockets. */
