@@ -239,6 +239,13 @@ export function invalidOptionMessage(err: InvalidOptionError, command: Command):
   return flag ? `--${flag[0]} must be ${err.expected}${got}` : err.message;
 }
 
+/** What a run forced out after 5 s of cleanup prints: the command, and that its cleanup ran over. */
+function forcedExitLine(): string {
+  const name = process.argv[2];
+  const command = name && COMMANDS.some((c) => c.name === name) ? ` ${name}` : '';
+  return `fourtuple${command}: interrupted (its cleanup did not finish within 5 s)`;
+}
+
 /** Process entry: wires SIGINT/SIGTERM to an AbortSignal, runs, exits with the code. */
 export async function runMain(): Promise<never> {
   const controller = new AbortController();
@@ -251,7 +258,11 @@ export async function runMain(): Promise<never> {
     // Commands clean up on abort; if one does not finish in 5 s, leave anyway. Not unref'd: a
     // command whose cleanup waits on something that will never come (a handle Node cannot
     // close) lets the event loop drain, and Node's own exit would then wait on it forever.
-    setTimeout(() => process.exit(code), 5000);
+    setTimeout(() => {
+      // the command's own "interrupted" line never came: say it, and why the exit is forced
+      process.stderr.write(`${forcedExitLine()}\n`);
+      process.exit(code);
+    }, 5000);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

@@ -427,8 +427,13 @@ async function measure(spec: RunSpec): Promise<Measured> {
     const tTeardown = performance.now();
     // the clients first (their RSTs close the server ends too), each side's workers together
     const interrupted = spec.signal?.aborted ?? false;
-    await Promise.all(clients.map((c) => c.close(interrupted)));
-    await Promise.all(servers.map((s) => s.close(interrupted)));
+    if (interrupted) {
+      // runMain gives 5 s in all: both sides at once (each socket closes with an RST either way)
+      await Promise.all(all().map((s) => s.close(true)));
+    } else {
+      await Promise.all(clients.map((c) => c.close()));
+      await Promise.all(servers.map((s) => s.close()));
+    }
     spec.signal?.removeEventListener('abort', onAbort);
     // the RSTs leave no TIME_WAIT: none of this run's sockets may be left in the kernel's tables
     const settled = await settleSockstat(spec.signal?.aborted ? 1500 : 10_000, {

@@ -182,8 +182,12 @@ describe('measureConnectionCost on loopback', () => {
     expect(m.holderBaselineOf).toBe('max worker');
     expect(m.holderBaselineBytes).toBeLessThan(m.before.anonBytes!);
     expect(m.holderBaselineBytes).toBeLessThan(64 * 1024 * 1024);
-    expect(m.kernelBytesPerConnection).toBeGreaterThanOrEqual(2 * 1024);
-    expect(m.kernelBytesPerConnection).toBeLessThanOrEqual(50 * 1024);
+    // a certain figure is a connection's kernel memory; an uncertain one (another program moved
+    // Slab meanwhile: a 200k `max` beside it read 88 KiB) has its reasons, and predict falls back
+    if (m.certainty.certain) {
+      expect(m.kernelBytesPerConnection).toBeGreaterThanOrEqual(2 * 1024);
+      expect(m.kernelBytesPerConnection).toBeLessThanOrEqual(50 * 1024);
+    }
     expect(m.userBytesPerConnection).toBeGreaterThanOrEqual(0);
     expect(m.userBytesPerConnection).toBeLessThan(200 * 1024);
     // the measurement's own sockets were all there while it measured, 2 per connection; when
