@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   FOURTUPLE_MEASURE_UNREADABLE: 'the memory or socket counters in /proc could not be read',
   FOURTUPLE_MEASURE_STOPPED: 'the measuring connection holder was stopped',
   FOURTUPLE_MEASURE_TIMEOUT: 'the measuring connections were not all established in time',
+  FOURTUPLE_MEASURE_WORKER: 'the measuring connection holder (a `max` worker) failed or exited',
   FOURTUPLE_INTERRUPTED:
     'the run was interrupted by SIGINT (exit 130) or SIGTERM (exit 143), or its stdout was closed (exit 141)',
   FOURTUPLE_RESULT_UNKNOWN: 'a results file is not a fourtuple result (no known kind)',

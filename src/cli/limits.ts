@@ -180,7 +180,7 @@ export function formatLimits(r: LimitsResult): string {
       wrap(
         `Measured: ${groupDigits(m.connections)} established loopback connections in ${m.durationMs} ms ` +
           `cost ${formatBytes(m.kernelBytesPerConnection)} of kernel memory each (Slab, both ends) ` +
-          `and ${formatBytes(m.userBytesPerConnection)} in the ${m.holder} holder (RSS); ` +
+          `and ${formatBytes(m.userBytesPerConnection)} in the \`max\` worker that held them (its own memory, ${formatBytes(m.holderBaselineBytes)} before the first); ` +
           observerText(m.descriptorObserver) +
           (m.memAvailableBytesPerConnection > 0
             ? `MemAvailable fell ${formatBytes(m.memAvailableBytesPerConnection)} per connection (kernel and holder together, noisier). `

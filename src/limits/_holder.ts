@@ -1,58 +1,133 @@
 /**
- * The connection holder the measurement uses: the scale Engine `max`'s workers use, driven
- * through its public methods only (listen, addDestination, rampSlice, poll, closeAll, dispose).
+ * The connection holder the measurement uses: a `max` worker process itself (the same entry,
+ * flags and messages as a `max` run's), listening on one loopback address and connecting to
+ * itself, so both ends of every connection are held exactly as `max` holds them, and the
+ * holder's memory is a worker's: read from its /proc/PID/smaps_rollup, not this process's,
+ * which loads every command.
  */
-import { SyscallError } from '../errors.js';
-import { type Destination, Engine } from '../scale/engine.js';
+import type { ChildProcess } from 'node:child_process';
+import { FourtupleError, SyscallError } from '../errors.js';
+import type { Destination, EngineStats } from '../scale/engine.js';
+import type { FromWorker, ToWorker } from '../scale/messages.js';
+import { forkWorker } from '../scale/pool.js';
 import { errnoNumber } from '../sockets/errno.js';
 
 /** Connects in flight at once (well under somaxconn and tcp_max_syn_backlog), as `max`'s window. */
 const WINDOW = 128;
 const BACKLOG = 4096;
-const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+/** How often a wait on the worker checks the measurement's abort signal and time bound. */
+const CHECK_MS = 50;
+/** A worker told to stop (SIGTERM: it resets every socket) that has not exited by then is killed. */
+const EXIT_MS = 5000;
 
-/** Connections held in one Engine, both ends in this process, the way a `max` worker holds them. */
+type Answer<T extends FromWorker['type']> = Extract<FromWorker, { type: T }>;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Connections held by one `max` worker, both ends in it. */
 export class Holder {
-  private readonly engine: Engine;
-  readonly destination: Destination;
+  private stats: EngineStats | undefined;
+  private exited = false;
+  private readonly answers: FromWorker[] = [];
+  private readonly exit: Promise<void>;
 
-  constructor(fdCapacity: number, host: string) {
-    this.engine = new Engine(fdCapacity);
-    try {
-      this.destination = this.engine.listen(host, BACKLOG);
-    } catch (err) {
-      this.engine.dispose();
-      throw err;
-    }
-    this.engine.addDestination(this.destination);
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly pid: number,
+  ) {
+    this.exit = new Promise<void>((resolve) => {
+      child.once('exit', () => {
+        this.exited = true;
+        resolve();
+      });
+    });
+    child.on('error', () => {}); // an IPC failure ends in 'exit', which every wait sees
+    child.on('message', (m: FromWorker) => {
+      if ('stats' in m) this.stats = m.stats;
+      if (m.type !== 'progress') this.answers.push(m);
+    });
   }
 
+  /** Starts a worker listening on `host` (port 0) and connecting to its own listener. */
+  static async start(host: string, check: () => void): Promise<Holder> {
+    const child = forkWorker();
+    if (child.pid === undefined) {
+      throw new FourtupleError('FOURTUPLE_MEASURE_WORKER', 'could not start a `max` worker');
+    }
+    const holder = new Holder(child, child.pid);
+    try {
+      const setup: ToWorker = { cmd: 'setup', listenHosts: [host], targets: [], backlog: BACKLOG };
+      holder.post(setup);
+      const ready = await holder.answer('ready', check);
+      holder.destination = ready.listeners[0]!;
+      return holder;
+    } catch (err) {
+      await holder.close();
+      throw err;
+    }
+  }
+
+  destination: Destination = { host: '', port: 0 };
+
   get established(): number {
-    return this.engine.stats.established;
+    return this.stats?.established ?? 0;
   }
 
   /** Opens connections until `target` are established and accepted; a wall rejects. */
   async openTo(target: number, check: () => void): Promise<void> {
-    const e = this.engine;
-    while (!e.rampSlice(target, WINDOW, Number.POSITIVE_INFINITY, 20)) {
-      check();
-      await tick();
-    }
-    const wall = e.stats.wall;
-    if (wall) {
+    this.post({ cmd: 'ramp', connections: target, window: WINDOW, rate: 0 });
+    const { stats } = await this.answer('ramped', check);
+    if (stats.wall) {
       const { host, port } = this.destination;
-      throw SyscallError.fromErrno(wall.syscall, errnoNumber(wall.errno) ?? 0, host, port);
+      const errno = errnoNumber(stats.wall.errno) ?? 0;
+      throw SyscallError.fromErrno(stats.wall.syscall, errno, host, port);
     }
-    // the client end completes first: poll until the listener has accepted every server end
-    while (e.stats.accepted < e.stats.established) {
-      check();
-      e.poll(1);
+    if (stats.established < target || stats.accepted < stats.established) {
+      throw new FourtupleError(
+        'FOURTUPLE_MEASURE_WORKER',
+        `the holder established ${stats.established} and accepted ${stats.accepted} of ${target} connections`,
+      );
     }
   }
 
-  /** Resets every socket (RST: no TIME_WAIT) and closes the listener and epoll. */
-  close(): void {
-    this.engine.closeAll();
-    this.engine.dispose();
+  /**
+   * Stops the worker: SIGTERM, on which it resets every socket (RST: no TIME_WAIT) and exits;
+   * killed if it has not exited within 5 s. Resolves once it has exited.
+   */
+  async close(): Promise<void> {
+    if (this.exited) return;
+    this.child.kill('SIGTERM');
+    const t = setTimeout(() => this.child.kill('SIGKILL'), EXIT_MS);
+    await this.exit;
+    clearTimeout(t);
+  }
+
+  private post(m: ToWorker): void {
+    if (this.child.connected) this.child.send(m, () => {});
+  }
+
+  /** The worker's next answer of `type`; rejects on its error or exit, and when `check` throws. */
+  private async answer<T extends FromWorker['type']>(
+    type: T,
+    check: () => void,
+  ): Promise<Answer<T>> {
+    for (;;) {
+      const k = this.answers.findIndex((a) => a.type === type || a.type === 'error');
+      if (k >= 0) {
+        const a = this.answers.splice(k, 1)[0]!;
+        if (a.type === 'error') {
+          throw new FourtupleError(
+            'FOURTUPLE_MEASURE_WORKER',
+            `the holder (a \`max\` worker) failed: ${a.message}`,
+          );
+        }
+        return a as Answer<T>;
+      }
+      if (this.exited) {
+        throw new FourtupleError('FOURTUPLE_MEASURE_WORKER', 'the holder (a `max` worker) exited');
+      }
+      check();
+      await sleep(CHECK_MS);
+    }
   }
 }

@@ -1,10 +1,10 @@
 /**
  * Measures, rather than guesses, what one established loopback TCP connection costs when held
- * the way `max` holds it: raw descriptors in the scale Engine (epoll, no JS object per
- * connection), both ends in this process. Opens the connections in steps, reads the kernel's
- * Slab and this process's memory after each, and takes the slope over the steps: the same
- * quantity `max` reports (Slab delta + its processes' memory, per connection). Then closes
- * every socket with an RST and checks none is left behind.
+ * the way `max` holds it: by a `max` worker process (raw descriptors in the scale Engine, epoll,
+ * no JS object per connection), both ends in it. Opens the connections in steps, reads the
+ * kernel's Slab and the worker's memory after each, and takes the slope over the steps: the
+ * same quantity `max` reports (Slab delta + its processes' memory, per connection). Then stops
+ * the worker (every socket reset) and checks none is left behind.
  *
  * A shared machine moves Slab for its own reasons, so the figure says how certain it is (the
  * slope's standard error, Slab's drift while nothing was opened, sockets other programs opened
@@ -12,7 +12,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import { FourtupleError, InvalidOptionError } from '../errors.js';
-import { workerBaselineBytes } from '../scale/pool.js';
 import { getNofileLimit } from '../sockets/rlimit.js';
 import { formatBytes } from '../units.js';
 import { Holder } from './_holder.js';
@@ -64,11 +63,11 @@ export interface MeasureOptions {
 export interface MemorySample {
   slabBytes: number;
   memAvailableBytes: number;
-  /** this process's resident set */
+  /** the holder's (a `max` worker's) resident set */
   rssBytes: number;
-  /** this process's proportional set size (shared pages divided among their users) */
+  /** the holder's proportional set size (shared pages divided among their users) */
   pssBytes: number;
-  /** this process's anonymous memory (heap, stacks: its own, no other process shares it) */
+  /** the holder's anonymous memory (heap, stacks: its own, no other process shares it) */
   anonBytes?: number;
   /** /proc inodes in use (slabinfo proc_inode_cache); absent when /proc/slabinfo is unreadable */
   procInodes?: number;
@@ -124,8 +123,8 @@ export interface ConnectionCost {
   /** each step's own figure, to show how steady it was */
   kernelBytesPerConnectionSteps: number[];
   /**
-   * user-space memory per connection in the holder, both ends: the slope of this process's RSS
-   * (its private growth, which PSS counts in full too)
+   * user-space memory per connection in the holder, both ends: the slope of the `max` worker's
+   * anonymous memory (its own pages: heap, the engine's tables), the steps after the first
    */
   userBytesPerConnection: number;
   /** drop of MemAvailable per connection (median step): kernel and user space, noisier */
@@ -135,15 +134,17 @@ export interface ConnectionCost {
   /** growth of nf_conntrack_count / connections (about 1 when loopback flows are tracked) */
   conntrackEntriesPerConnection: number | null;
   /**
-   * a holder process's fixed cost: the anonymous memory of a `max` worker set up and holding
-   * nothing (the processes that hold connections at a wall), else this process's before
-   * opening anything, else its PSS. Not PSS: alone on a machine, a node process's PSS counts
-   * the whole node binary (62 MiB measured), which the many holders a wall needs share;
-   * their heaps they do not. Nor this CLI's own: it loads every command (20 MiB of heap
-   * against a worker's ~8 MiB).
+   * a holder process's fixed cost: the anonymous memory of the `max` worker set up and holding
+   * nothing yet (else its PSS, when smaps_rollup has no Anonymous line). Not PSS: alone on a
+   * machine, a node process's PSS counts the whole node binary (62 MiB measured), which the
+   * many holders a wall needs share; their heaps they do not. Nor this CLI's own: it loads
+   * every command (20 MiB of heap against a worker's ~9 MiB).
    */
   holderBaselineBytes: number;
-  /** whose memory holderBaselineBytes is */
+  /**
+   * whose memory holderBaselineBytes and userBytesPerConnection are: 'max worker' (the
+   * holder); 'this process' in results from before the holder was a worker
+   */
   holderBaselineOf?: 'max worker' | 'this process';
   /**
    * What a program that lists every process's descriptors (/proc/PID/fd) adds: the kernel
@@ -160,6 +161,7 @@ export interface ConnectionCost {
   attempts: number;
   before: MemorySample;
   during: MemorySample;
+  /** after the holder stopped: the machine's figures (the holder's memory is 0: it has exited) */
   after: MemorySample;
   /** the listener's port on 127.0.0.1 (chosen by the kernel: port 0) */
   port: number;
@@ -179,18 +181,22 @@ function ownSlab(s: MemorySample, perInode: number): number {
   return s.slabBytes - (s.procInodes ?? 0) * perInode;
 }
 
-function sample(started: number): MemorySample {
+/** The machine's memory and sockets, and the holder's (process `pid`) own memory (0 once gone). */
+function sample(started: number, pid: number | undefined): MemorySample {
   const mem = readMemory();
   const ss = readSockstat();
   if ('reason' in mem) throw new FourtupleError('FOURTUPLE_MEASURE_UNREADABLE', mem.reason);
   if ('reason' in ss) throw new FourtupleError('FOURTUPLE_MEASURE_UNREADABLE', ss.reason);
-  const size = parseSmapsRollup(readProcText('/proc/self/smaps_rollup') ?? '');
+  const size =
+    pid === undefined
+      ? undefined
+      : parseSmapsRollup(readProcText(`/proc/${pid}/smaps_rollup`) ?? '');
   const procInodes = readProcInodes()?.count;
   return {
     slabBytes: mem.value.slabBytes,
     memAvailableBytes: mem.value.memAvailableBytes,
-    rssBytes: size?.rssBytes ?? process.memoryUsage.rss(),
-    pssBytes: size?.pssBytes ?? process.memoryUsage.rss(),
+    rssBytes: size?.rssBytes ?? 0,
+    pssBytes: size?.pssBytes ?? 0,
     ...(size?.anonBytes === undefined ? {} : { anonBytes: size.anonBytes }),
     ...(procInodes === undefined ? {} : { procInodes }),
     sockstat: ss.value,
@@ -255,11 +261,12 @@ function checkConnections(n: number): void {
 /** Slab's move (signed) over `IDLE_MS` while nothing is opened. */
 async function idleDrift(
   started: number,
+  pid: number,
   perInode: number,
 ): Promise<{ bytes: number; ms: number }> {
-  const a = sample(started);
+  const a = sample(started, pid);
   await sleep(IDLE_MS);
-  const b = sample(started);
+  const b = sample(started, pid);
   return { bytes: ownSlab(b, perInode) - ownSlab(a, perInode), ms: Math.max(1, b.t - a.t) };
 }
 
@@ -359,19 +366,6 @@ async function watchObserver(
 /** What the first attempt waited for, kept by the later ones. */
 interface Observed {
   observer: DescriptorObserver | null;
-  worker: number | undefined;
-}
-
-/** The wait for a descriptor lister, with a `max` worker started and read meanwhile. */
-async function observe(
-  before: MemorySample,
-  n: number,
-  perInode: number,
-  check: () => void,
-): Promise<Observed> {
-  const worker = workerBaselineBytes();
-  const observer = await watchObserver(before, n, perInode, check);
-  return { observer, worker: await worker };
 }
 
 type Stepped = Omit<ConnectionCost, 'after' | 'port' | 'leftBehind' | 'durationMs' | 'attempts'>;
@@ -385,19 +379,19 @@ async function stepped(
   observed: Observed | undefined,
 ): Promise<Stepped> {
   const perInode = readProcInodes()?.bytesEach ?? 0;
-  const drift = [await idleDrift(started, perInode)];
-  const samples: MemorySample[] = [sample(started)];
+  const drift = [await idleDrift(started, holder.pid, perInode)];
+  const samples: MemorySample[] = [sample(started, holder.pid)];
   const counts: number[] = [0];
   for (let i = 1; i <= STEPS; i++) {
     const target = Math.floor((n * i) / STEPS);
     if (target === counts[counts.length - 1]) continue;
     await holder.openTo(target, check);
-    samples.push(sample(started));
+    samples.push(sample(started, holder.pid));
     counts.push(holder.established);
   }
   // waited for once: a later attempt keeps the first one's figures
-  const { observer, worker } = observed ?? (await observe(samples[0]!, n, perInode, check));
-  drift.push(await idleDrift(started, perInode));
+  const observer = observed?.observer ?? (await watchObserver(samples[0]!, n, perInode, check));
+  drift.push(await idleDrift(started, holder.pid, perInode));
   check();
   // the fit leaves out the settling step (samples[0] to samples[1])
   const fitted = samples.length > 3 ? 1 : 0;
@@ -417,7 +411,7 @@ async function stepped(
       counts,
       samples.map((s) => ownSlab(s, perInode)),
     ).map(Math.round),
-    userBytesPerConnection: Math.max(0, Math.round(slope((m) => m.rssBytes))),
+    userBytesPerConnection: Math.max(0, Math.round(slope((m) => m.anonBytes ?? m.rssBytes))),
     memAvailableBytesPerConnection: Math.round(medianStep((m) => -m.memAvailableBytes)),
     tcpMemPagesPerConnection: ownTcpMemPages(
       stepSlopes(
@@ -429,39 +423,39 @@ async function stepped(
       before.conntrackCount === null || during.conntrackCount === null
         ? null
         : ratio((during.conntrackCount - before.conntrackCount) / n),
-    holderBaselineBytes: worker ?? before.anonBytes ?? before.pssBytes,
-    holderBaselineOf: worker === undefined ? 'this process' : 'max worker',
+    holderBaselineBytes: before.anonBytes ?? before.pssBytes,
+    holderBaselineOf: 'max worker',
     descriptorObserver: observer,
     certainty,
     before,
     during,
     method:
-      `opened ${n} connections from ${HOST} to a listener on ${HOST} with the engine \`max\` ` +
-      `uses (raw descriptors, epoll; both ends in this process) in ${counts.length - 1} steps; ` +
-      'after each read /proc/meminfo Slab and MemAvailable, /proc/net/sockstat and ' +
-      '/proc/self/smaps_rollup; kernel cost = robust slope of Slab (less /proc inodes and ' +
+      `opened ${n} connections from ${HOST} to a listener on ${HOST} in a \`max\` worker ` +
+      `(raw descriptors, epoll; both ends in it) in ${counts.length - 1} steps; after each ` +
+      "read /proc/meminfo Slab and MemAvailable, /proc/net/sockstat and the worker's " +
+      '/proc/PID/smaps_rollup; kernel cost = robust slope of Slab (less /proc inodes and ' +
       'their dentries, from /proc/slabinfo) over every step but the first (it settles), holder ' +
-      'cost = slope of RSS, baseline = anonymous memory of a `max` worker holding nothing; then waited for /proc inodes to ' +
-      'stop appearing (a program listing descriptors); Slab watched idle before and after; then ' +
-      'closed every socket with RST',
+      "cost = slope of the worker's anonymous memory, baseline = that memory before the first " +
+      'connection; then waited for /proc inodes to stop appearing (a program listing ' +
+      'descriptors); Slab watched idle before and after; then stopped the worker (every ' +
+      'socket reset)',
   };
 }
 
 /** One attempt: a fresh holder, the steps, every socket closed with RST and checked gone. */
 async function attempt(
   n: number,
-  fdCapacity: number,
   started: number,
   check: () => void,
   observed: Observed | undefined,
 ): Promise<Omit<ConnectionCost, 'attempts'>> {
-  const holder = new Holder(fdCapacity, HOST);
+  const holder = await Holder.start(HOST, check);
   const port = holder.destination.port;
   let result: Stepped;
   try {
     result = await stepped(holder, n, started, check, observed);
   } finally {
-    holder.close();
+    await holder.close();
   }
   // RST leaves nothing in TIME_WAIT; give the kernel a moment to drop the sockets.
   let leftBehind = socketsOnPort(port);
@@ -470,7 +464,7 @@ async function attempt(
     leftBehind = socketsOnPort(port);
   }
   const durationMs = Math.round(performance.now() - started);
-  return { ...result, after: sample(started), port, leftBehind, durationMs };
+  return { ...result, after: sample(started, undefined), port, leftBehind, durationMs };
 }
 
 /**
@@ -498,15 +492,11 @@ export async function measureConnectionCost(options: MeasureOptions = {}): Promi
       );
     }
   };
-  const fdCapacity = getNofileLimit().soft;
   // another program's burst spoils one attempt, rarely three in a row
   let observed: Observed | undefined;
   for (let k = 1; ; k++) {
-    const result = await attempt(n, fdCapacity, started, check, observed);
-    observed = {
-      observer: result.descriptorObserver ?? null,
-      worker: result.holderBaselineOf === 'max worker' ? result.holderBaselineBytes : undefined,
-    };
+    const result = await attempt(n, started, check, observed);
+    observed = { observer: result.descriptorObserver ?? null };
     if (result.certainty.certain || k === ATTEMPTS) return { ...result, attempts: k };
   }
 }

@@ -5,6 +5,7 @@
  * themselves are the table of rules in rules.ts.
  */
 import { type Tagged, tag } from '../result.js';
+import { defaultMemoryFloor } from '../scale/plan.js';
 import { formatBytes } from '../units.js';
 import type { ConnectionCost } from './measure.js';
 import { known, type LimitsReading, type Reading } from './read.js';
@@ -48,6 +49,12 @@ export interface MachineEstimate {
   estimate: bigint;
   /** processes needed to get there, each held to the per-process estimate */
   processes: bigint;
+  /**
+   * where `fourtuple max` stops when memory is the wall: its memory guard keeps `floorBytes`
+   * free (defaultMemoryFloor: 10% of the memory, at least 2 GiB), so it holds the connections
+   * that fit above it. Absent when the memory free for sockets could not be read.
+   */
+  maxGuard?: { floorBytes: number; connections: bigint };
 }
 
 export interface LimitsResult extends Tagged<'limits'> {
@@ -73,14 +80,14 @@ export interface LimitsResult extends Tagged<'limits'> {
 /**
  * Figures used when nothing was measured, or the measurement was not certain: an established
  * loopback connection held by the engine `max` uses (both ends in one process), as
- * `fourtuple limits` measured it on the development machine (2 cores, 24 GiB, Linux 6.x, busy
- * with other tests): Slab 7.6-8.3 KiB per connection (`max` saw 8.3-9.9 KiB), RSS growth under
- * 0.5 KiB, the CLI process's PSS 19-20 MiB before opening anything.
+ * `fourtuple limits` measured it on the development machine (2 cores, 24 GiB, Linux 6.x): Slab
+ * 7.7-8.3 KiB per connection (its own, without a descriptor lister's /proc inodes), a `max`
+ * worker's anonymous memory 0.1-0.2 KiB more per connection and 9.3-9.8 MiB before its first.
  */
 export const REFERENCE_COST = {
   kernelBytesPerConnection: 8192,
   userBytesPerConnection: 256,
-  holderBaselineBytes: 20 * 1024 * 1024,
+  holderBaselineBytes: 10 * 1024 * 1024,
   tcpMemPagesPerConnection: 0,
 } as const;
 
@@ -113,7 +120,10 @@ function costUsed(measured: ConnectionCost | null): {
       ...REFERENCE_COST,
       // a worker's own memory is read apart from Slab's noise: kept when Slab's figure is not
       ...(measured.holderBaselineOf === 'max worker'
-        ? { holderBaselineBytes: measured.holderBaselineBytes }
+        ? {
+            holderBaselineBytes: measured.holderBaselineBytes,
+            userBytesPerConnection: measured.userBytesPerConnection,
+          }
         : {}),
       conntrackEntriesPerConnection: measured.conntrackEntriesPerConnection,
     },
@@ -215,6 +225,7 @@ export function predictLimits(shape: Shape, options: PredictOptions): LimitsResu
     binding: machineFirst?.name ?? first?.name ?? 'none',
     estimate: machineEstimate,
     processes,
+    ...maxGuard(r, per),
   };
   return {
     ...tag('limits'),
@@ -228,6 +239,20 @@ export function predictLimits(shape: Shape, options: PredictOptions): LimitsResu
     readings: r,
     measured,
   };
+}
+
+/** Where `max`'s memory guard stops it: the connections that fit above its floor. */
+function maxGuard(r: LimitsReading, per: PerConnection): Pick<MachineEstimate, 'maxGuard'> {
+  const budget = known(memoryBudget(r));
+  const mem = known(r.memory);
+  if (!budget || !mem || per.totalBytes <= 0) return {};
+  const cg = known(r.cgroupMemory);
+  // a run bound by its cgroup keeps a share of the cgroup's limit, as `max` does (readMem)
+  const total =
+    budget.cgroupBound && cg && cg.limitBytes !== 'unlimited' ? cg.limitBytes : mem.totalBytes;
+  const floorBytes = defaultMemoryFloor(total);
+  const above = Math.max(0, budget.availableBytes - floorBytes);
+  return { maxGuard: { floorBytes, connections: BigInt(Math.floor(above / per.totalBytes)) } };
 }
 
 /** A limit that can be the binding one: bounds concurrent connections, applies, has a ceiling. */
@@ -295,6 +320,13 @@ function answer(
       .filter(isCandidate)
       .find((l) => l.scope !== 'process' && l !== machineFirst);
     if (next) parts.push(`After that comes ${next.name} at ${fmt(next.ceiling!)}.`);
+  }
+  const guard = machine.maxGuard;
+  if (machine.binding === 'memory' && guard && guard.connections < machine.estimate) {
+    parts.push(
+      `\`fourtuple max\` stops at about ${fmt(guard.connections)}: its memory guard keeps ` +
+        `${formatBytes(guard.floorBytes)} free.`,
+    );
   }
   if (first.raisable) parts.push(`This process may raise it: ${first.raise}.`);
   return parts.join(' ');

@@ -47,53 +47,12 @@ export function workerEnv(): NodeJS.ProcessEnv {
 }
 
 /** A `max` worker process: lean (its base memory counts in every connection's cost). */
-function forkWorker(): ChildProcess {
+export function forkWorker(): ChildProcess {
   return fork(builtEntry(import.meta.url, 'scale/worker.js'), [], {
     execArgv: ['--max-semi-space-size=1', '--single-threaded'],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     env: workerEnv(),
   });
-}
-
-/**
- * The anonymous memory (heap, stacks: pages no other process shares) of one `max` worker set
- * up and listening on 127.0.0.1, holding no connection: the fixed cost each holder process
- * adds at a wall, where a hundred or more of them share the node binary's pages. Starts one,
- * reads /proc/PID/smaps_rollup, kills it (by its pid) and waits for it to exit; undefined when
- * it did not get ready within `timeoutMs` or the figure could not be read.
- */
-export async function workerBaselineBytes(timeoutMs = 10_000): Promise<number | undefined> {
-  const child = forkWorker();
-  const exited = new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
-  });
-  child.on('error', () => {});
-  try {
-    const ready = await new Promise<boolean>((resolve) => {
-      const t = setTimeout(() => resolve(false), timeoutMs);
-      child.on('message', (m: FromWorker) => {
-        if (m.type !== 'ready') return;
-        clearTimeout(t);
-        resolve(true);
-      });
-      child.once('exit', () => {
-        clearTimeout(t);
-        resolve(false);
-      });
-      const setup: ToWorker = {
-        cmd: 'setup',
-        listenHosts: ['127.0.0.1'],
-        targets: [],
-        backlog: 16,
-      };
-      if (child.connected) child.send(setup, () => {});
-    });
-    return ready && child.pid !== undefined ? readProcSize(child.pid).anonBytes : undefined;
-  } finally {
-    child.kill('SIGKILL');
-    await exited;
-  }
 }
 
 export class WorkerPool {

@@ -16,6 +16,7 @@ import {
 } from '../../src/limits/index.js';
 import { spawnCli } from '../helpers/child.js';
 import { BIN, cli } from '../helpers/cli.js';
+import { descendants } from '../helpers/procs.js';
 
 const sh = (script: string): string =>
   execFileSync('sh', ['-c', script], { encoding: 'utf8' }).trim();
@@ -177,11 +178,14 @@ describe('measureConnectionCost on loopback', () => {
     expect(m.certainty.certain).toBe(m.certainty.reasons.length === 0);
     expect(m.certainty.kernelStderrBytes).toBeGreaterThanOrEqual(0);
     expect(m.holderBaselineBytes).toBeGreaterThan(1024 * 1024);
-    // a holder's own pages (anonymous), not the node binary's that every holder shares, and a
-    // lean `max` worker's, not this test process's (its heap holds vitest)
+    // the holder is a `max` worker: its own pages (anonymous) before the first connection, not
+    // the node binary's that every holder shares, nor this test process's (its heap holds vitest)
     expect(m.holderBaselineOf).toBe('max worker');
-    expect(m.holderBaselineBytes).toBeLessThan(m.before.anonBytes!);
+    expect(m.holderBaselineBytes).toBe(m.before.anonBytes);
+    expect(m.holderBaselineBytes).toBeLessThan(process.memoryUsage().heapUsed);
     expect(m.holderBaselineBytes).toBeLessThan(64 * 1024 * 1024);
+    // and it is gone: no memory of its own after
+    expect(m.after.rssBytes).toBe(0);
     // a certain figure is a connection's kernel memory; an uncertain one (another program moved
     // Slab meanwhile: a 200k `max` beside it read 88 KiB) has its reasons, and predict falls back
     if (m.certainty.certain) {
@@ -213,8 +217,9 @@ describe('measureConnectionCost on loopback', () => {
       measureConnectionCost({ connections: MAX_MEASURE_CONNECTIONS, signal: ac.signal }),
     ).rejects.toBe(reason);
     expect(process.getActiveResourcesInfo().filter((r) => /^TCP/.test(r))).toHaveLength(handles);
-    // the engine holds raw descriptors, not handles: every one it opened is closed
     expect(fdsOpen()).toBeLessThanOrEqual(fds);
+    // the holder (a `max` worker) has exited: no process of ours is left
+    expect(descendants(process.pid).filter((p) => /scale\/worker\.js/.test(p.cmd))).toEqual([]);
   });
 
   it('gives up after its time bound and still closes everything', async () => {

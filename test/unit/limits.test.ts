@@ -324,11 +324,13 @@ describe('predictLimits', () => {
       raise: 'prlimit --pid $$ --nofile=1048576:1048576',
       raisable: false,
     });
-    expect(r.machine).toEqual({
+    expect(r.machine).toMatchObject({
       binding: 'net.ipv4.ip_local_port_range',
       estimate: 28232n,
       processes: 3n,
     });
+    // `max`'s guard is said only where memory is the wall
+    expect(r.answer).not.toContain('memory guard');
     expect(byName(r.limits, 'net.ipv4.ip_local_port_range').raise).toBe(
       'sysctl -w net.ipv4.ip_local_port_range="1024 65535"',
     );
@@ -359,6 +361,13 @@ describe('predictLimits', () => {
     expect(admin.machine.binding).toBe('memory');
     expect(admin.machine.estimate).toBe(mem);
     expect(admin.machine.processes).toBe((mem + 9999n) / 10000n);
+    // `max` stops where its memory guard keeps 10% of the 24 GiB free (2.4 GiB)
+    const floor = Math.round(24 * 2 ** 30 * 0.1);
+    const guarded = BigInt(Math.floor((20 * 2 ** 30 - floor) / perConnection));
+    expect(admin.machine.maxGuard).toEqual({ floorBytes: floor, connections: guarded });
+    expect(admin.answer).toContain(
+      `\`fourtuple max\` stops at about ${guarded.toLocaleString('en-US')}: its memory guard keeps 2.4 GiB free.`,
+    );
     expect(byName(admin.limits, 'net.ipv4.ip_local_port_range').ceiling).toBe(28232n * 254n);
   });
 
@@ -371,6 +380,11 @@ describe('predictLimits', () => {
     });
     expect(byName(r.limits, 'memory').ceiling).toBe(BigInt(Math.floor(2 ** 29 / 15000)));
     expect(byName(r.limits, 'memory').value).toContain('cgroup');
+    // `max` in that cgroup keeps a quarter of the cgroup's limit free, not 10% of the machine's
+    expect(r.machine.maxGuard).toEqual({
+      floorBytes: 2 ** 28,
+      connections: BigInt(Math.floor((2 ** 29 - 2 ** 28) / 15000)),
+    });
   });
 
   it('server side: one descriptor per connection, half the kernel cost, ports do not apply', () => {

@@ -21,7 +21,7 @@ function limitRow(limits: LimitsInput, l: LimitsInput['limits'][number]): string
 
 function measuredHtml(m: LimitsInput['measured']): string {
   if (!m) return '';
-  return `<p>Measured cost of one established loopback connection (both ends, over ${grouped(m.connections)} connections): kernel <strong>${formatBytes(m.kernelBytesPerConnection)}</strong>, fourtuple's process <strong>${formatBytes(m.userBytesPerConnection)}</strong>.</p>`;
+  return `<p>Measured cost of one established loopback connection (both ends, over ${grouped(m.connections)} connections): kernel <strong>${formatBytes(m.kernelBytesPerConnection)}</strong>, the <code>max</code> worker that held them <strong>${formatBytes(m.userBytesPerConnection)}</strong> (its own memory; ${formatBytes(m.holderBaselineBytes)} before the first).</p>`;
 }
 
 /** The answer, what one connection costs, and every limit with the command that raises it. */
