@@ -26,6 +26,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 /** Connections held by one `max` worker, both ends in it. */
 export class Holder {
+  /** its listener (port 0: chosen by the kernel), set once the worker is ready */
+  destination: Destination = { host: '', port: 0 };
   private stats: EngineStats | undefined;
   private exited = false;
   private readonly answers: FromWorker[] = [];
@@ -66,8 +68,6 @@ export class Holder {
       throw err;
     }
   }
-
-  destination: Destination = { host: '', port: 0 };
 
   get established(): number {
     return this.stats?.established ?? 0;
