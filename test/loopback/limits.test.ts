@@ -128,15 +128,18 @@ describe('limits: a program that lists descriptors', () => {
   it.skipIf(!slabinfoReadable)(
     "counts the /proc inodes a lister makes for the measurement's descriptors",
     async () => {
-      // the lister: this test process lists the CLI's descriptors every 200 ms, as `ls -l
-      // /proc/PID/fd`, `lsof` or a monitoring agent would (each listed descriptor gets a /proc
-      // inode and a dentry, kept while it lives)
+      // the lister: this test process lists the descriptors of the CLI and of the `max` worker
+      // that holds its connections every 200 ms, as `ls -l /proc/PID/fd`, `lsof` or a
+      // monitoring agent would (each listed descriptor gets a /proc inode and a dentry, kept
+      // while it lives)
       const child = spawnCli(['limits', '--connections', '2000', '--json']);
       const lister = setInterval(() => {
-        try {
-          readdirSync(`/proc/${child.pid}/fd`);
-        } catch {
-          // not started or gone
+        for (const pid of [child.pid, ...descendants(child.pid).map((p) => p.pid)]) {
+          try {
+            readdirSync(`/proc/${pid}/fd`);
+          } catch {
+            // not started or gone
+          }
         }
       }, 200);
       const { code } = await child.exited;
