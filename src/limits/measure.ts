@@ -330,7 +330,10 @@ function judge(
  * `max` loop say 2.22M once and 2.35-2.85M four times.
  */
 const OBSERVED_PER_DESCRIPTOR = 0.25;
-/** The observer's wait: until no new /proc inode for QUIET_MS, at most OBSERVER_MS. */
+/**
+ * The observer's wait: once a lister has come by, until no new /proc inode for QUIET_MS; at
+ * most OBSERVER_MS (all of it when none comes).
+ */
 const OBSERVER_QUIET_MS = 3000;
 const OBSERVER_MS = 6000;
 
@@ -349,14 +352,19 @@ async function watchObserver(
   const t0 = performance.now();
   let last = readProcInodes()?.count ?? 0;
   let grewAt = t0;
-  while (performance.now() - grewAt < OBSERVER_QUIET_MS && performance.now() - t0 < OBSERVER_MS) {
+  const per = (count: number): number => Math.max(0, count - before.procInodes!) / (2 * n);
+  // the quiet rule ends the wait once the lister has come by; before that, the whole wait (a
+  // lister busy with another program's 400,000 descriptors came after 3 s of nothing)
+  const done = (): boolean =>
+    per(last) >= OBSERVED_PER_DESCRIPTOR && performance.now() - grewAt >= OBSERVER_QUIET_MS;
+  while (!done() && performance.now() - t0 < OBSERVER_MS) {
     await sleep(250);
     check();
     const now = readProcInodes()?.count ?? 0;
     if (now > last) grewAt = performance.now();
     last = Math.max(last, now);
   }
-  const perDescriptor = Math.max(0, last - before.procInodes) / (2 * n);
+  const perDescriptor = per(last);
   const counted = perDescriptor >= OBSERVED_PER_DESCRIPTOR;
   return {
     procInodesPerDescriptor: Math.round(perDescriptor * 1000) / 1000,
