@@ -48,8 +48,8 @@ const IDLE_MS = 300;
  * When the figure is certain enough to use: the slope's standard error at most 5% of it,
  * Slab's idle drift over a step's time at most 15% of a step's growth, and other programs'
  * sockets at most 5% of the measurement's own. Quiet, the error was at most 0.8% (five runs);
- * beside a 200k `max` loop 0.3-9.6%, and the run at 9.6% read 9.3 KiB where the others read
- * 7.8-8.2: at 10% it was taken, at 5% it is measured again.
+ * beside a 200k `max` loop 0.3-9.6%, and the run at 9.6% read 9.1 KiB where the others read
+ * 7.6-8.0: at 10% it was taken, at 5% it is measured again.
  */
 export const CERTAINTY = { relativeError: 0.05, idleDrift: 0.15, otherSockets: 0.05 } as const;
 
@@ -353,8 +353,8 @@ async function watchObserver(
   let last = readProcInodes()?.count ?? 0;
   let grewAt = t0;
   const per = (count: number): number => Math.max(0, count - before.procInodes!) / (2 * n);
-  // the quiet rule ends the wait once the lister has come by; before that, the whole wait (a
-  // lister busy with another program's 400,000 descriptors came after 3 s of nothing)
+  // the quiet rule ends the wait once the lister has come by; before that, the whole wait
+  // (beside a 200k `max` loop, none had come after 3 s and the wait ended there)
   const done = (): boolean =>
     per(last) >= OBSERVED_PER_DESCRIPTOR && performance.now() - grewAt >= OBSERVER_QUIET_MS;
   while (!done() && performance.now() - t0 < OBSERVER_MS) {

@@ -81,8 +81,9 @@ export interface LimitsResult extends Tagged<'limits'> {
  * Figures used when nothing was measured, or the measurement was not certain: an established
  * loopback connection held by the engine `max` uses (both ends in one process), as
  * `fourtuple limits` measured it on the development machine (2 cores, 24 GiB, Linux 6.x): Slab
- * 7.7-8.3 KiB per connection (its own, without a descriptor lister's /proc inodes), a `max`
- * worker's anonymous memory 0.1-0.2 KiB more per connection and 9.3-9.8 MiB before its first.
+ * 7.6-7.7 KiB per connection quiet and 7.5-8.3 KiB beside a 200k `max` loop (its own, without a
+ * descriptor lister's /proc inodes), a `max` worker's anonymous memory 120-140 B more per
+ * connection and 9.3-9.4 MiB before its first.
  */
 export const REFERENCE_COST = {
   kernelBytesPerConnection: 8192,
