@@ -373,11 +373,6 @@ async function watchObserver(
   };
 }
 
-/** What the first attempt waited for, kept by the later ones. */
-interface Observed {
-  observer: DescriptorObserver | null;
-}
-
 type Stepped = Omit<ConnectionCost, 'after' | 'port' | 'leftBehind' | 'durationMs' | 'attempts'>;
 
 /** Opens `n` connections in STEPS steps on `holder` and works out the cost from the samples. */
@@ -386,7 +381,8 @@ async function stepped(
   n: number,
   started: number,
   check: () => void,
-  observed: Observed | undefined,
+  /** the first attempt's: undefined until then (a later attempt does not wait again) */
+  observed: DescriptorObserver | null | undefined,
 ): Promise<Stepped> {
   const perInode = readProcInodes()?.bytesEach ?? 0;
   const drift = [await idleDrift(started, holder.pid, perInode)];
@@ -399,8 +395,8 @@ async function stepped(
     samples.push(sample(started, holder.pid));
     counts.push(holder.established);
   }
-  // waited for once: a later attempt keeps the first one's figures
-  const observer = observed?.observer ?? (await watchObserver(samples[0]!, n, perInode, check));
+  const observer =
+    observed !== undefined ? observed : await watchObserver(samples[0]!, n, perInode, check);
   drift.push(await idleDrift(started, holder.pid, perInode));
   check();
   // the fit leaves out the settling step (samples[0] to samples[1])
@@ -457,7 +453,7 @@ async function attempt(
   n: number,
   started: number,
   check: () => void,
-  observed: Observed | undefined,
+  observed: DescriptorObserver | null | undefined,
 ): Promise<Omit<ConnectionCost, 'attempts'>> {
   const holder = await Holder.start(HOST, check);
   const port = holder.destination.port;
@@ -503,10 +499,10 @@ export async function measureConnectionCost(options: MeasureOptions = {}): Promi
     }
   };
   // another program's burst spoils one attempt, rarely three in a row
-  let observed: Observed | undefined;
+  let observed: DescriptorObserver | null | undefined;
   for (let k = 1; ; k++) {
     const result = await attempt(n, started, check, observed);
-    observed = { observer: result.descriptorObserver ?? null };
+    observed = result.descriptorObserver ?? null;
     // another attempt only while it would likely end inside the time bound (beside a busy
     // machine's load one takes 4-11 s): past half of it, the uncertain figure is the answer
     const late = performance.now() - started > timeoutMs / 2;
