@@ -203,11 +203,12 @@ export function formatLimits(r: LimitsResult): string {
 function observerText(o: DescriptorObserver | null | undefined): string {
   if (!o) return '';
   if (o.bytesPerConnection === 0) {
-    return `no program listed its descriptors in ${(o.waitedMs / 1000).toFixed(1)} s (${o.procInodesPerDescriptor} /proc inodes per descriptor); `;
+    return `no program listed descriptors here in ${(o.waitedMs / 1000).toFixed(1)} s of looking; `;
   }
+  const where = o.seenOn ? ` (seen on ${o.seenOn})` : '';
   return (
-    `a program on this machine lists every process's descriptors: ${o.procInodesPerDescriptor} ` +
-    `/proc inodes per descriptor appeared, ${formatBytes(o.bytesPerConnection)} more kernel memory per connection, counted in the wall; `
+    `a program on this machine lists every process's descriptors${where}: ` +
+    `${formatBytes(o.bytesPerConnection)} more kernel memory per connection (a /proc inode and dentry per descriptor), counted in the wall; `
   );
 }
 

@@ -4,11 +4,10 @@
  * same port but different IPs (or the reverse) are told apart in the echo. I/O runs on
  * node:net (libuv, epoll): no poll array, no limit but the descriptor limit.
  */
-import { readdirSync } from 'node:fs';
 import net from 'node:net';
 import { formatAddress } from '../errors.js';
 import { withNetns } from '../sockets/netns.js';
-import { getNofileLimit } from '../sockets/rlimit.js';
+import { getNofileLimit, openDescriptors } from '../sockets/rlimit.js';
 import { formatSockAddr, type SockAddr } from '../sockets/sockaddr.js';
 import { RawSocket } from '../sockets/socket.js';
 
@@ -72,7 +71,7 @@ export function emptyListenerStats(): ListenerStats {
  * open now and a reserve of `reserve` for everything else (at least 1).
  */
 export function descriptorBudget(reserve = 32): number {
-  const open = readdirSync('/proc/self/fd').length;
+  const open = openDescriptors();
   return Math.max(1, getNofileLimit().soft - open - reserve);
 }
 

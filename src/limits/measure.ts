@@ -16,6 +16,7 @@ import { getNofileLimit } from '../sockets/rlimit.js';
 import { formatBytes } from '../units.js';
 import { Holder } from './_holder.js';
 import {
+  fdEntryListed,
   parseProcNetTcp,
   parseSmapsRollup,
   readProcInodes,
@@ -99,16 +100,25 @@ export interface Certainty {
 }
 
 export interface DescriptorObserver {
-  /** /proc inodes that appeared per descriptor the measurement held (about 1 when observed) */
+  /**
+   * /proc inodes that appeared per descriptor the measurement held, from the steps to the end of
+   * the look (about 1 when a lister came by after the steps; more when others' were listed too;
+   * machine-wide, so only a hint)
+   */
   procInodesPerDescriptor: number;
   /**
-   * their cost per connection (both ends): one /proc inode and dentry (slab bytes) per
-   * descriptor when 0.25 or more appeared per descriptor (more than one: others' were listed
-   * too), else 0 (noise: `ps` and the like)
+   * their cost per connection (both ends): one /proc inode and its dentry (slab bytes) per
+   * descriptor when a program listing descriptors was seen, else 0
    */
   bytesPerConnection: number;
-  /** how long it waited after the steps for them to stop appearing */
+  /** how long it looked after the steps (0 when the mark was there at once) */
   waitedMs: number;
+  /**
+   * where the mark of a program listing descriptors was found: entries of /proc/PID/fd that
+   * another program had looked up (e.g. "this process's descriptors 1 and 2"); null when none was
+   * found in the look
+   */
+  seenOn?: string | null;
 }
 
 export interface ConnectionCost {
@@ -153,8 +163,8 @@ export interface ConnectionCost {
    * makes a /proc inode and a dentry for each descriptor it lists, about 0.9 KiB each, and
    * keeps them while the descriptor lives. On the development VM something outside the run
    * does this every few seconds (seen for a plain Python holder too), so at a wall it is
-   * ~1.8 KiB of every connection's Slab. Measured by waiting after the steps until
-   * proc_inode_cache stops growing; left out of `kernelBytesPerConnection`, which is the
+   * ~1.8 KiB of every connection's Slab. Seen by the entries it leaves (`fdEntryListed`) on this
+   * process's descriptors and the holder's; left out of `kernelBytesPerConnection`, which is the
    * connection's own cost. Null when /proc/slabinfo cannot be read (not root).
    */
   descriptorObserver?: DescriptorObserver | null;
@@ -323,53 +333,113 @@ function judge(
 }
 
 /**
- * /proc inodes per held descriptor taken as a program listing them: at least 0.25 (fewer is
- * `ps` and the like). More than one per descriptor means other processes' descriptors were
- * listed too (another `max` beside): a lister that lists theirs lists these, so one per
- * descriptor is counted. Counting it only when nothing else ran made five runs beside a 200k
- * `max` loop say 2.22M once and 2.35-2.85M four times.
+ * How long, at most, the measurement waits after the steps for a sign of a program listing every
+ * process's descriptors, when none is there yet. Quiet, the one on the development VM lists a
+ * new process within 0.05-0.6 s; beside a 200k `max` loop within 0.05-13 s (ten tries), by when
+ * this process's own descriptors (older) have mostly been listed.
  */
-const OBSERVED_PER_DESCRIPTOR = 0.25;
-/**
- * The observer's wait: once a lister has come by, until no new /proc inode for QUIET_MS; at
- * most OBSERVER_MS (all of it when none comes).
- */
-const OBSERVER_QUIET_MS = 3000;
 const OBSERVER_MS = 6000;
+/** between looks while waiting */
+const OBSERVER_POLL_MS = 250;
 
 /**
- * Waits after the steps while /proc inodes keep appearing (a program listing every process's
- * descriptors makes one per descriptor, every few seconds) and says what they cost per
- * connection; null when /proc/slabinfo cannot be read.
+ * Descriptors of this process already asked about (asking makes the entry, so each is asked
+ * once for as long as the process lives).
+ */
+const askedOfSelf = new Set<number>();
+
+/**
+ * Looks for the mark of a program that lists every process's descriptors on the entries of
+ * /proc/PID/fd of this process (the oldest it can ask of) and of the holder: each look asks of
+ * one entry of each not asked before. A process counts as listed when two of the last three
+ * entries asked of it were (one alone can be a preemption between the probe's calls).
+ */
+class ListerLook {
+  private readonly procs: {
+    name: string;
+    pid: number;
+    asked: Set<number>;
+    next: number;
+    last: number;
+    answers: { fd: number; listed: boolean }[];
+  }[];
+
+  constructor(holderPid: number, holderMostFd: number) {
+    this.procs = [
+      {
+        name: 'this process',
+        pid: process.pid,
+        asked: askedOfSelf,
+        next: 0,
+        last: 1023,
+        answers: [],
+      },
+      {
+        name: 'the holder',
+        pid: holderPid,
+        asked: new Set(),
+        next: 0,
+        last: holderMostFd,
+        answers: [],
+      },
+    ];
+  }
+
+  /** Asks once more of each process; where the mark was found, or undefined. */
+  look(): string | undefined {
+    for (const p of this.procs) {
+      while (p.next <= p.last) {
+        const fd = p.next++;
+        if (p.asked.has(fd)) continue;
+        const listed = fdEntryListed(p.pid, fd);
+        if (listed === undefined) continue; // not open
+        p.asked.add(fd);
+        p.answers.push({ fd, listed });
+        break;
+      }
+      const recent = p.answers.slice(-3).filter((a) => a.listed);
+      if (recent.length >= 2)
+        return `${p.name}'s descriptors ${recent.map((a) => a.fd).join(' and ')}`;
+    }
+    return undefined;
+  }
+}
+
+/**
+ * Looks for a program that lists every process's descriptors (/proc/PID/fd; the kernel keeps a
+ * /proc inode and a dentry for each descriptor listed, for as long as it lives), waiting up to
+ * OBSERVER_MS while none is seen, and says what it costs per connection: one of each for both
+ * descriptors when one was seen, else 0. Null when /proc/slabinfo cannot be read (its cost is
+ * read there).
  */
 async function watchObserver(
   before: MemorySample,
+  holder: Holder,
   n: number,
   perInode: number,
   check: () => void,
+  /** the earlier attempt's: a second look without waiting when it saw none */
+  earlier: DescriptorObserver | null | undefined,
 ): Promise<DescriptorObserver | null> {
   if (before.procInodes === undefined) return null;
+  if (earlier?.seenOn) return earlier;
   const t0 = performance.now();
-  let last = readProcInodes()?.count ?? 0;
-  let grewAt = t0;
-  const per = (count: number): number => Math.max(0, count - before.procInodes!) / (2 * n);
-  // the quiet rule ends the wait once the lister has come by; before that, the whole wait
-  // (beside a 200k `max` loop, none had come after 3 s and the wait ended there)
-  const done = (): boolean =>
-    per(last) >= OBSERVED_PER_DESCRIPTOR && performance.now() - grewAt >= OBSERVER_QUIET_MS;
-  while (!done() && performance.now() - t0 < OBSERVER_MS) {
-    await sleep(250);
+  const look = new ListerLook(holder.pid, 2 * n + 1024);
+  const waitMs = earlier === undefined ? OBSERVER_MS : 0;
+  // two answers a process are the least that can tell: ask twice before any wait
+  let seenOn = look.look() ?? look.look();
+  while (seenOn === undefined && performance.now() - t0 < waitMs) {
+    await sleep(OBSERVER_POLL_MS);
     check();
-    const now = readProcInodes()?.count ?? 0;
-    if (now > last) grewAt = performance.now();
-    last = Math.max(last, now);
+    seenOn = look.look();
   }
-  const perDescriptor = per(last);
-  const counted = perDescriptor >= OBSERVED_PER_DESCRIPTOR;
+  const count = readProcInodes()?.count ?? before.procInodes;
+  const perDescriptor = Math.max(0, count - before.procInodes) / (2 * n);
   return {
     procInodesPerDescriptor: Math.round(perDescriptor * 1000) / 1000,
-    bytesPerConnection: counted ? Math.round(Math.min(1, perDescriptor) * 2 * perInode) : 0,
+    bytesPerConnection: seenOn === undefined ? 0 : Math.round(2 * perInode),
     waitedMs: Math.round(performance.now() - t0),
+    seenOn: seenOn ?? null,
   };
 }
 
@@ -381,7 +451,7 @@ async function stepped(
   n: number,
   started: number,
   check: () => void,
-  /** the first attempt's: undefined until then (a later attempt does not wait again) */
+  /** the first attempt's: undefined until then (a later attempt looks again, without waiting) */
   observed: DescriptorObserver | null | undefined,
 ): Promise<Stepped> {
   const perInode = readProcInodes()?.bytesEach ?? 0;
@@ -395,8 +465,7 @@ async function stepped(
     samples.push(sample(started, holder.pid));
     counts.push(holder.established);
   }
-  const observer =
-    observed !== undefined ? observed : await watchObserver(samples[0]!, n, perInode, check);
+  const observer = await watchObserver(samples[0]!, holder, n, perInode, check, observed);
   drift.push(await idleDrift(started, holder.pid, perInode));
   check();
   // the fit leaves out the settling step (samples[0] to samples[1])
@@ -442,8 +511,9 @@ async function stepped(
       '/proc/PID/smaps_rollup; kernel cost = robust slope of Slab (less /proc inodes and ' +
       'their dentries, from /proc/slabinfo) over every step but the first (it settles), holder ' +
       "cost = slope of the worker's anonymous memory, baseline = that memory before the first " +
-      'connection; then waited for /proc inodes to stop appearing (a program listing ' +
-      'descriptors); Slab watched idle before and after; then stopped the worker (every ' +
+      'connection; looked for a program listing descriptors (entries of /proc/PID/fd of this ' +
+      'process and the worker that another program had made); Slab watched idle before and ' +
+      'after; then stopped the worker (every ' +
       'socket reset)',
   };
 }

@@ -2,7 +2,9 @@
  * Reading kernel settings from /proc. Every reader returns where its figure came from, so a
  * user can check it by hand (`sysctl -n net.ipv4.ip_local_port_range`).
  */
-import { readFileSync } from 'node:fs';
+import { fstatSync, lstatSync, readFileSync } from 'node:fs';
+import { libc } from '../sockets/libc.js';
+import { constants } from '../sockets/platform.js';
 
 /** The sysctl name for a /proc/sys path: /proc/sys/net/ipv4/x -> net.ipv4.x */
 export function sysctlName(path: string): string {
@@ -273,6 +275,45 @@ export function readProcInodes(): { count: number; bytesEach: number } | undefin
     count: proc.active,
     bytesEach: proc.bytesPerObject + (caches.get('dentry')?.bytesPerObject ?? 0),
   };
+}
+
+const AF_UNIX = 1;
+const SOCK_DGRAM = 2;
+
+/** A new inode number from the kernel's get_next_ino(): a socket's, made and closed at once. */
+function freshInode(): bigint | undefined {
+  const c = libc();
+  const fd = c.socket(AF_UNIX, SOCK_DGRAM | constants().SOCK_CLOEXEC, 0);
+  if (fd < 0) return undefined;
+  try {
+    return fstatSync(fd, { bigint: true }).ino;
+  } finally {
+    c.close(fd);
+  }
+}
+
+/**
+ * Whether a program had looked up /proc/PID/fd/FD before this call: the mark a program that
+ * lists every process's descriptors leaves (the entry, a /proc inode and a dentry, stays while
+ * the descriptor lives). Looking it up makes it when no one had, numbered by get_next_ino(),
+ * which counts up per CPU: its number then falls between those of two sockets made just before
+ * and just after on the same CPU. An entry made earlier has an older number, or one from another
+ * CPU's batch. One look answers once: after it the entry exists, so a caller asks of each entry
+ * at most once, and of descriptors its own process never listed (`openDescriptors` counts in
+ * fdinfo for that reason). Undefined when the descriptor is not open or no socket could be made.
+ * A preemption between the three calls can make a fresh entry look old: ask of several.
+ */
+export function fdEntryListed(pid: number, fd: number): boolean | undefined {
+  const before = freshInode();
+  let ino: bigint;
+  try {
+    ino = lstatSync(`/proc/${pid}/fd/${fd}`, { bigint: true }).ino;
+  } catch {
+    return undefined;
+  }
+  const after = freshInode();
+  if (before === undefined || after === undefined) return undefined;
+  return !(ino > before && ino < after);
 }
 
 export interface ProcessSize {

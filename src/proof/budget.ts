@@ -4,8 +4,9 @@
  * self-connection holds one (the socket is both ends). So N endpoints need
  * N + 2 * N(N-1)/2 + N = N^2 + N descriptors at once, and RLIMIT_NOFILE is per process.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { FourtupleError } from '../errors.js';
+import { openDescriptors } from '../sockets/rlimit.js';
 
 export interface NofileLimit {
   soft: number;
@@ -33,15 +34,6 @@ export function readNofile(): NofileLimit {
   if (!parsed)
     throw new FourtupleError('FOURTUPLE_NO_LIMITS', `cannot read RLIMIT_NOFILE from ${source}`);
   return { ...parsed, source };
-}
-
-/** Descriptors open in this process now (/proc/self/fd). */
-export function openDescriptors(): number {
-  try {
-    return readdirSync('/proc/self/fd').length;
-  } catch {
-    return 0;
-  }
 }
 
 /** Descriptors a proof over N endpoints holds at its peak, by kind. */

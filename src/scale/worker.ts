@@ -3,10 +3,9 @@
  * with the Engine, driven by the coordinator's messages. It exits by itself when the
  * coordinator goes away (IPC disconnect), closing every socket with an RST on the way out.
  */
-import { readdirSync } from 'node:fs';
 import { FourtupleError } from '../errors.js';
 import { ephemeralPortRange } from '../limits/procfs.js';
-import { getNofileLimit, setNofileSoftLimit } from '../sockets/rlimit.js';
+import { getNofileLimit, openDescriptors, setNofileSoftLimit } from '../sockets/rlimit.js';
 import { AT_ONCE_MS, Engine } from './engine.js';
 import type { FromWorker, ToWorker } from './messages.js';
 
@@ -25,14 +24,6 @@ let stopping = false;
 let ramping = false;
 /** this worker listens itself (not --target): it accepts the server ends */
 let listening = true;
-
-function openFds(): number {
-  try {
-    return readdirSync('/proc/self/fd').length - 1; // minus the directory handle itself
-  } catch {
-    return 32;
-  }
-}
 
 function shutdown(code: number): never {
   try {
@@ -100,7 +91,7 @@ function handle(m: ToWorker): void {
       case 'setup': {
         if (m.fdLimit) setNofileSoftLimit(m.fdLimit);
         const limit = getNofileLimit().soft;
-        const base = openFds();
+        const base = openDescriptors() || 32;
         engine = new Engine(limit);
         const listeners = m.listenHosts.map((h) => engine!.listen(h, m.backlog));
         for (const d of m.targets.length ? m.targets : listeners) {

@@ -3,6 +3,7 @@
  * raising the hard limit needs CAP_SYS_RESOURCE). `max --fds-per-worker` uses it to give a
  * worker a real, smaller descriptor budget, so EMFILE is the kernel's answer, not a simulation.
  */
+import { readdirSync } from 'node:fs';
 import koffi from 'koffi';
 import { constants } from './platform.js';
 import { lastError } from './socket.js';
@@ -46,4 +47,18 @@ export function setNofileSoftLimit(soft: number): NofileLimit {
   b.writeBigUInt64LE(BigInt(hard), 8);
   if (bind().setrlimit(RLIMIT_NOFILE, b) < 0) throw lastError('setrlimit');
   return getNofileLimit();
+}
+
+/**
+ * Descriptors open in this process now, counted in /proc/self/fdinfo (less the directory's own
+ * handle). Not /proc/self/fd: listing that makes a /proc entry for each descriptor, the very
+ * mark `limits` reads to tell that a program on the machine lists every process's descriptors
+ * (`fdEntryListed`), and this process would find its own. 0 when /proc cannot be read.
+ */
+export function openDescriptors(): number {
+  try {
+    return readdirSync('/proc/self/fdinfo').length - 1;
+  } catch {
+    return 0;
+  }
 }

@@ -7,9 +7,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openDescriptors } from '../../src/proof/budget.js';
 import { type ProveResult, prove } from '../../src/proof/prove.js';
 import { pendingWaits } from '../../src/sockets/poller.js';
+import { openDescriptors } from '../../src/sockets/rlimit.js';
 import { cli } from '../helpers/cli.js';
 
 /** TCP sockets of any state whose local or remote port is in base..base+count-1 (ss). */

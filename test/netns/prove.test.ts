@@ -6,8 +6,8 @@
 import { execFileSync } from 'node:child_process';
 import { expect, it } from 'vitest';
 import { parseLinkNames, parseNetnsList } from '../../src/hosts/index.js';
-import { openDescriptors } from '../../src/proof/budget.js';
 import { prove } from '../../src/proof/prove.js';
+import { openDescriptors } from '../../src/sockets/rlimit.js';
 import { cli } from '../helpers/cli.js';
 import { describeNetns } from '../helpers/netns.js';
 
