@@ -55,7 +55,17 @@ export interface MachineEstimate {
    * that fit above it. Absent when the memory free for sockets could not be read.
    */
   maxGuard?: { floorBytes: number; connections: bigint };
+  /**
+   * When memory is the wall and other programs hold TCP sockets (sockstat's TCP inuse, read
+   * before the measurement): their memory is not free now, and were they closed about
+   * `moreIfClosed` more connections would fit (each socket taken at half a connection's kernel
+   * memory: one end). Absent when there are fewer than OPEN_NOW_SOCKETS.
+   */
+  openNow?: { tcpSockets: number; moreIfClosed: bigint };
 }
+
+/** Sockets other programs hold before the wall's answer mentions them. */
+export const OPEN_NOW_SOCKETS = 10_000;
 
 export interface LimitsResult extends Tagged<'limits'> {
   shape: Shape;
@@ -227,6 +237,7 @@ export function predictLimits(shape: Shape, options: PredictOptions): LimitsResu
     estimate: machineEstimate,
     processes,
     ...maxGuard(r, per),
+    ...openNow(r, per, machineFirst),
   };
   return {
     ...tag('limits'),
@@ -254,6 +265,25 @@ function maxGuard(r: LimitsReading, per: PerConnection): Pick<MachineEstimate, '
   const floorBytes = defaultMemoryFloor(total);
   const above = Math.max(0, budget.availableBytes - floorBytes);
   return { maxGuard: { floorBytes, connections: BigInt(Math.floor(above / per.totalBytes)) } };
+}
+
+/** Other programs' TCP sockets when memory is the wall: what closing them would free. */
+function openNow(
+  r: LimitsReading,
+  per: PerConnection,
+  wall: Limit | undefined,
+): Pick<MachineEstimate, 'openNow'> {
+  const ss = known(r.sockstat);
+  if (wall?.name !== 'memory' || !ss || ss.tcpInuse < OPEN_NOW_SOCKETS || per.totalBytes <= 0) {
+    return {};
+  }
+  const perSocket = per.kernelBytes / per.descriptors;
+  return {
+    openNow: {
+      tcpSockets: ss.tcpInuse,
+      moreIfClosed: BigInt(Math.floor((ss.tcpInuse * perSocket) / per.totalBytes)),
+    },
+  };
 }
 
 /** A limit that can be the binding one: bounds concurrent connections, applies, has a ceiling. */
@@ -327,6 +357,13 @@ function answer(
     parts.push(
       `\`fourtuple max\` stops at about ${fmt(guard.connections)}: its memory guard keeps ` +
         `${formatBytes(guard.floorBytes)} free.`,
+    );
+  }
+  const open = machine.openNow;
+  if (open) {
+    parts.push(
+      `Other programs hold ${fmt(open.tcpSockets)} TCP sockets now: their memory is not free, ` +
+        `and were they closed about ${fmt(open.moreIfClosed)} more would fit.`,
     );
   }
   if (first.raisable) parts.push(`This process may raise it: ${first.raise}.`);

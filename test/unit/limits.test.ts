@@ -12,6 +12,7 @@ import {
   type LimitsReading,
   median,
   memoryFreeForSockets,
+  OPEN_NOW_SOCKETS,
   parseCapEff,
   parseFileNr,
   parseIntegers,
@@ -369,6 +370,52 @@ describe('predictLimits', () => {
       `\`fourtuple max\` stops at about ${guarded.toLocaleString('en-US')}: its memory guard keeps 2.4 GiB free.`,
     );
     expect(byName(admin.limits, 'net.ipv4.ip_local_port_range').ceiling).toBe(28232n * 254n);
+  });
+
+  it("memory the wall beside other programs' sockets: says what closing them would free", () => {
+    const admin = {
+      capabilities: {
+        value: { sysResource: false, sysAdmin: true, initialUserNamespace: true, effective: '0' },
+        source: 'x',
+      },
+    } as const;
+    const sockstat = (tcpInuse: number) => ({
+      sockstat: {
+        value: {
+          socketsUsed: tcpInuse,
+          tcpInuse,
+          tcpOrphan: 0,
+          tcpTimeWait: 0,
+          tcpAlloc: tcpInuse,
+          tcpMemPages: 0,
+        },
+        source: 'x',
+      },
+    });
+    const busy = predictLimits(presetShape('many-ips'), {
+      readings: reading({ ...admin, ...sockstat(400_000) }),
+      measured: cost(),
+    });
+    expect(busy.machine.binding).toBe('memory');
+    // 400,000 sockets at half a connection's 8,000 B of kernel memory, over 15,000 B a connection
+    const more = BigInt(Math.floor((400_000 * 4000) / 15_000));
+    expect(busy.machine.openNow).toEqual({ tcpSockets: 400_000, moreIfClosed: more });
+    expect(busy.answer).toContain(
+      `Other programs hold 400,000 TCP sockets now: their memory is not free, and were they closed about ${more.toLocaleString('en-US')} more would fit.`,
+    );
+    // a few sockets, or a wall that is not memory: not said
+    const quiet = predictLimits(presetShape('many-ips'), {
+      readings: reading({ ...admin, ...sockstat(OPEN_NOW_SOCKETS - 1) }),
+      measured: cost(),
+    });
+    expect(quiet.machine.openNow).toBeUndefined();
+    expect(quiet.answer).not.toContain('Other programs');
+    const files = predictLimits(presetShape('many-ips'), {
+      readings: reading(sockstat(400_000)),
+      measured: cost(),
+    });
+    expect(files.machine.binding).toBe('fs.file-max');
+    expect(files.machine.openNow).toBeUndefined();
   });
 
   it('a cgroup limit below MemAvailable lowers the memory ceiling', () => {
