@@ -16,6 +16,10 @@ import { tag } from '../result.js';
 import { readMem, readProcSize, readSockstatNow } from './_proc.js';
 import type { Destination } from './engine.js';
 import { childExited, INTERRUPTED_EXIT_MS, settleSockstat } from './phases.js';
+
+/** What an interrupted TLS run may spend after the signal before its result is printed. */
+const INTERRUPTED_BUDGET_MS = 3500;
+
 import {
   checkMaxTargets,
   defaultDurationMs,
@@ -128,11 +132,24 @@ class Side {
     }
   }
 
-  /** Closes its sockets and exits (interrupted: in the 5 s runMain allows, see teardown()). */
-  async close(interrupted = false): Promise<void> {
+  /**
+   * Closes its sockets and exits. Interrupted, within `withinMs` (part of the 5 s runMain
+   * allows): half of it for the worker's own teardown, the rest until SIGKILL.
+   */
+  async close(withinMs?: number): Promise<void> {
     if (this.exited) return;
-    await this.ask({ cmd: 'teardown' }, 'closed', interrupted ? 2000 : 15_000);
-    if (!this.exited) await childExited(this.child, interrupted ? INTERRUPTED_EXIT_MS : undefined);
+    const interrupted = withinMs !== undefined;
+    await this.ask(
+      { cmd: 'teardown' },
+      'closed',
+      interrupted ? Math.min(2000, withinMs / 2) : 15_000,
+    );
+    if (!this.exited) {
+      await childExited(
+        this.child,
+        interrupted ? Math.min(INTERRUPTED_EXIT_MS, withinMs / 2) : undefined,
+      );
+    }
   }
 }
 
@@ -269,6 +286,17 @@ async function measure(spec: RunSpec): Promise<Measured> {
     const size0 = { server: sizes(servers), client: sizes(clients) };
     const rampStart = performance.now();
     let stoppedBy: MaxResult['stoppedBy'] | undefined;
+    // interrupted: everything after the signal shares INTERRUPTED_BUDGET_MS (runMain allows 5 s
+    // in all, and under load each bounded wait alone fitted but together they did not)
+    let abortedAt: number | undefined;
+    const budgetLeft = (): number =>
+      abortedAt === undefined
+        ? Number.POSITIVE_INFINITY
+        : Math.max(0, abortedAt + INTERRUPTED_BUDGET_MS - performance.now());
+    let giveUpRamp: () => void = () => {};
+    const rampGivenUp = new Promise<undefined[]>((resolve) => {
+      giveUpRamp = () => resolve(clients.map(() => undefined));
+    });
     const stopAll = (why: MaxResult['stoppedBy']): void => {
       stoppedBy ??= why;
       // interrupted: the process has 5 s to exit (runMain), no time to finish handshakes
@@ -276,6 +304,7 @@ async function measure(spec: RunSpec): Promise<Measured> {
       for (const c of clients) c.post({ cmd: 'stop', now });
     };
     const onAbort = (): void => {
+      abortedAt ??= performance.now();
       // words for the detail only (an InterruptedError names its signal)
       const why: unknown = spec.signal?.reason;
       stopAll({
@@ -332,27 +361,35 @@ async function measure(spec: RunSpec): Promise<Measured> {
     }, 1000);
     const quota = (k: number): number =>
       Math.floor(spec.connections / perSide) + (k < spec.connections % perSide ? 1 : 0);
-    const ramped = await Promise.all(
-      clients.map((c, k) =>
-        c.ask(
-          // TLS: 32 handshakes in flight per client are enough to keep its core busy; more only
-          // lengthen each handshake's time in the queue
-          {
-            cmd: 'ramp',
-            connections: quota(k),
-            window: spec.tls ? Math.min(32, spec.window) : spec.window,
-            ...(spec.rate ? { rate: spec.rate / clients.length } : {}),
-          },
-          'ramped',
-          spec.durationMs + 60_000,
+    // interrupted: the workers' last progress is the count; their answer is waited for 1 s at most
+    const onAbortRamp = (): void => void setTimeout(giveUpRamp, 1000);
+    spec.signal?.addEventListener('abort', onAbortRamp, { once: true });
+    if (spec.signal?.aborted) onAbortRamp();
+    const ramped = await Promise.race([
+      rampGivenUp,
+      Promise.all(
+        clients.map((c, k) =>
+          c.ask(
+            // TLS: 32 handshakes in flight per client are enough to keep its core busy; more only
+            // lengthen each handshake's time in the queue
+            {
+              cmd: 'ramp',
+              connections: quota(k),
+              window: spec.tls ? Math.min(32, spec.window) : spec.window,
+              ...(spec.rate ? { rate: spec.rate / clients.length } : {}),
+            },
+            'ramped',
+            spec.durationMs + 60_000,
+          ),
         ),
       ),
-    );
+    ]);
+    spec.signal?.removeEventListener('abort', onAbortRamp);
     const clientDone = performance.now();
     const clientEstablished = sum(clients, (c) => c.stats.established);
     // the server finishes its side of each handshake a moment after the client does
     if (own) {
-      const until = performance.now() + (spec.signal?.aborted ? 500 : 5000);
+      const until = performance.now() + (spec.signal?.aborted ? Math.min(300, budgetLeft()) : 5000);
       while (
         sum(servers, (s) => s.stats.established) < clientEstablished &&
         performance.now() < until
@@ -429,19 +466,22 @@ async function measure(spec: RunSpec): Promise<Measured> {
     const interrupted = spec.signal?.aborted ?? false;
     if (interrupted) {
       // runMain gives 5 s in all: both sides at once (each socket closes with an RST either way)
-      await Promise.all(all().map((s) => s.close(true)));
+      await Promise.all(all().map((s) => s.close(Math.max(500, budgetLeft() - 500))));
     } else {
       await Promise.all(clients.map((c) => c.close()));
       await Promise.all(servers.map((s) => s.close()));
     }
     spec.signal?.removeEventListener('abort', onAbort);
     // the RSTs leave no TIME_WAIT: none of this run's sockets may be left in the kernel's tables
-    const settled = await settleSockstat(spec.signal?.aborted ? 1500 : 10_000, {
-      before: sockBefore,
-      listenPorts: own ? targets.map((d) => d.port) : [],
-      targets: own ? [] : targets,
-      already: 0,
-    });
+    const settled = await settleSockstat(
+      spec.signal?.aborted ? Math.min(1500, budgetLeft()) : 10_000,
+      {
+        before: sockBefore,
+        listenPorts: own ? targets.map((d) => d.port) : [],
+        targets: own ? [] : targets,
+        already: 0,
+      },
+    );
     const teardownMs = Math.round(performance.now() - tTeardown);
 
     const serverEstablished = sum(servers, (s) => s.stats.established);
