@@ -4,6 +4,9 @@
  * limits, max) has every field, in turn, deleted or replaced by null, a string, a number, an
  * array and an object.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readResult, renderReport, toReportInput } from '../../src/report/index.js';
 import { ResultError } from '../../src/report/input.js';
@@ -79,13 +82,15 @@ describe('report on mutated results', () => {
     const r = await cli(['theory', '--machines', '2', '--ports', '3', '--json']);
     const v = JSON.parse(r.stdout);
     v.models = 'x';
-    const { writeFileSync, mkdtempSync } = await import('node:fs');
-    const { join } = await import('node:path');
-    const { tmpdir } = await import('node:os');
-    const file = join(mkdtempSync(join(tmpdir(), 'fourtuple-mut-')), 't.json');
-    writeFileSync(file, JSON.stringify(v));
-    const rr = await cli(['report', file]);
-    expect(rr.stderr).toMatch(/is not a valid theory result: models must be/);
-    expect(rr.code).toBe(2);
+    const dir = mkdtempSync(join(tmpdir(), 'fourtuple-mut-'));
+    try {
+      const file = join(dir, 't.json');
+      writeFileSync(file, JSON.stringify(v));
+      const rr = await cli(['report', file]);
+      expect(rr.stderr).toMatch(/is not a valid theory result: models must be/);
+      expect(rr.code).toBe(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
