@@ -87,8 +87,12 @@ export interface Certainty {
   certain: boolean;
   /** standard error of the kernel figure (the median step), bytes per connection */
   kernelStderrBytes: number;
-  /** kernelStderrBytes / kernelBytesPerConnection; Infinity (null in JSON) when Slab did not grow */
-  relativeError: number;
+  /**
+   * kernelStderrBytes / kernelBytesPerConnection; null when Slab did not grow (no figure to be
+   * relative to: seen beside a 200k `max` loop with 200 connections, where it was Infinity and
+   * the saved result could not be read back)
+   */
+  relativeError: number | null;
   /** Slab's mean move while nothing was opened (before and after), scaled to one step's time, bytes */
   idleSlabDriftBytes: number;
   /** Slab's mean growth per step, bytes (what the drift is compared with) */
@@ -323,7 +327,9 @@ function judge(
     certainty: {
       certain: reasons.length === 0,
       kernelStderrBytes: Math.round(fit.stderr),
-      relativeError: Math.round(relativeError * 1000) / 1000,
+      relativeError: Number.isFinite(relativeError)
+        ? Math.round(relativeError * 1000) / 1000
+        : null,
       idleSlabDriftBytes: Math.round(idle),
       stepSlabBytes: Math.round(stepSlab),
       otherSockets: others,

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { toJson } from '../../src/cli/_output.js';
 import { InvalidOptionError } from '../../src/errors.js';
 import {
   type ConnectionCost,
@@ -34,6 +35,7 @@ import {
   stepSlopes,
 } from '../../src/limits/index.js';
 import { ownTcpMemPages } from '../../src/limits/measure.js';
+import { readResult } from '../../src/report/index.js';
 import { cli } from '../helpers/cli.js';
 
 const LIMITS_TEXT = `Limit                     Soft Limit           Hard Limit           Units     
@@ -416,6 +418,28 @@ describe('predictLimits', () => {
     });
     expect(files.machine.binding).toBe('fs.file-max');
     expect(files.machine.openNow).toBeUndefined();
+  });
+
+  it('a measurement whose Slab did not grow falls back, and its saved result reads back', () => {
+    const flat = cost({
+      kernelBytesPerConnection: -120,
+      certainty: {
+        certain: false,
+        kernelStderrBytes: 900,
+        relativeError: null,
+        idleSlabDriftBytes: 0,
+        stepSlabBytes: -240_000,
+        otherSockets: 0,
+        reasons: ['Slab did not grow (-120 B per connection)'],
+      },
+    });
+    const r = predictLimits(presetShape('many-ips'), { readings: reading(), measured: flat });
+    expect(r.perConnection.measured).toBe(false);
+    expect(r.perConnection.fallback).toContain('Slab did not grow');
+    // as `limits --json` writes it, and as `fourtuple report` reads it
+    const saved = JSON.parse(toJson(r));
+    expect(saved.measured.certainty.relativeError).toBeNull();
+    expect(() => readResult(saved)).not.toThrow();
   });
 
   it('a cgroup limit below MemAvailable lowers the memory ceiling', () => {
