@@ -166,7 +166,7 @@ export interface ConnectionCost {
    * What a program that lists every process's descriptors (/proc/PID/fd) adds: the kernel
    * makes a /proc inode and a dentry for each descriptor it lists, about 0.9 KiB each, and
    * keeps them while the descriptor lives. On the development VM something outside the run
-   * does this every few seconds (seen for a plain Python holder too), so at a wall it is
+   * does this within a second of a new descriptor, quiet (seen for a plain Python holder too), so at a wall it is
    * ~1.8 KiB of every connection's Slab. Seen by the entries it leaves (`fdEntryListed`) on this
    * process's descriptors and the holder's; left out of `kernelBytesPerConnection`, which is the
    * connection's own cost. Null when /proc/slabinfo cannot be read (not root).
@@ -341,7 +341,7 @@ function judge(
 /**
  * How long, at most, the measurement waits after the steps for a sign of a program listing every
  * process's descriptors, when none is there yet. Quiet, the one on the development VM lists a
- * new process within 0.05-0.6 s; beside a 200k `max` loop within 0.05-13 s (ten tries), by when
+ * new process within 0.16-0.6 s; beside a 200k `max` loop within 0.05-13 s (ten tries), by when
  * this process's own descriptors (older) have mostly been listed.
  */
 const OBSERVER_MS = 6000;

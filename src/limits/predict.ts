@@ -92,7 +92,7 @@ export interface LimitsResult extends Tagged<'limits'> {
  * loopback connection held by the engine `max` uses (both ends in one process), as
  * `fourtuple limits` measured it on the development machine (2 cores, 24 GiB, Linux 6.x): Slab
  * 7.6-7.7 KiB per connection quiet and 7.5-8.3 KiB beside a 200k `max` loop (its own, without a
- * descriptor lister's /proc inodes), a `max` worker's anonymous memory 120-140 B more per
+ * descriptor lister's /proc inodes), a `max` worker's anonymous memory 120-222 B more per
  * connection and 9.3-9.4 MiB before its first.
  */
 export const REFERENCE_COST = {

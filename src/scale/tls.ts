@@ -16,10 +16,6 @@ import { tag } from '../result.js';
 import { readMem, readProcSize, readSockstatNow } from './_proc.js';
 import type { Destination } from './engine.js';
 import { childExited, INTERRUPTED_EXIT_MS, settleSockstat } from './phases.js';
-
-/** What an interrupted TLS run may spend after the signal before its result is printed. */
-const INTERRUPTED_BUDGET_MS = 3500;
-
 import {
   checkMaxTargets,
   defaultDurationMs,
@@ -45,6 +41,9 @@ import type {
   TlsSideCost,
   TlsWall,
 } from './types.js';
+
+/** What an interrupted TLS run may spend after the signal before its result is printed. */
+const INTERRUPTED_BUDGET_MS = 3500;
 
 /** connections per worker process: well under the 20,000 descriptors a process may hold */
 const PER_PROCESS = 10_000;
@@ -305,6 +304,8 @@ async function measure(spec: RunSpec): Promise<Measured> {
     };
     const onAbort = (): void => {
       abortedAt ??= performance.now();
+      // the workers' last progress is the count; their answer to the ramp is waited for 1 s at most
+      setTimeout(giveUpRamp, 1000).unref();
       // words for the detail only (an InterruptedError names its signal)
       const why: unknown = spec.signal?.reason;
       stopAll({
@@ -361,10 +362,6 @@ async function measure(spec: RunSpec): Promise<Measured> {
     }, 1000);
     const quota = (k: number): number =>
       Math.floor(spec.connections / perSide) + (k < spec.connections % perSide ? 1 : 0);
-    // interrupted: the workers' last progress is the count; their answer is waited for 1 s at most
-    const onAbortRamp = (): void => void setTimeout(giveUpRamp, 1000);
-    spec.signal?.addEventListener('abort', onAbortRamp, { once: true });
-    if (spec.signal?.aborted) onAbortRamp();
     const ramped = await Promise.race([
       rampGivenUp,
       Promise.all(
@@ -384,7 +381,6 @@ async function measure(spec: RunSpec): Promise<Measured> {
         ),
       ),
     ]);
-    spec.signal?.removeEventListener('abort', onAbortRamp);
     const clientDone = performance.now();
     const clientEstablished = sum(clients, (c) => c.stats.established);
     // the server finishes its side of each handshake a moment after the client does
