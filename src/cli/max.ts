@@ -6,6 +6,7 @@ import { type MaxResult, type Progress, runMax } from '../scale/coordinator.js';
 import { defaultDurationMs } from '../scale/plan.js';
 import { DEFAULT_PORT_STRATEGY, PORT_STRATEGIES } from '../scale/ports.js';
 import { type FailureKind, type FailureRecord, parseProbe, showBytes } from '../scale/probe.js';
+import { cpuText, explainTail } from '../scale/rates.js';
 import { getNofileLimit } from '../sockets/rlimit.js';
 import { destinationCeiling } from '../theory/index.js';
 import { formatBytes } from '../units.js';
@@ -70,6 +71,21 @@ function flatText(r: MaxResult): string {
   return `, flat cost ${f.ratio} (80-90% of the peak at ${groupDigits(f.ratePer80To90 ?? 0)}/s, 10-20% at ${groupDigits(f.ratePer10To20 ?? 0)}/s)`;
 }
 
+/** The CPU each connection cost at the start and in the tail, and why the tail was slower. */
+function tailRows(r: MaxResult): string[][] {
+  const c = r.flatCost?.cpu;
+  if (!r.flatCost || !c?.per10To20 || !c.per80To90) return [];
+  const rows = [
+    [
+      'CPU per connection',
+      `10-20% of the peak ${cpuText(c.per10To20)}; 80-90% ${cpuText(c.per80To90)}`,
+    ],
+  ];
+  const why = explainTail(r.flatCost, r.limits.pageReportingOrder);
+  if (why) rows.push(['slower tail', why]);
+  return rows;
+}
+
 export function formatMax(r: MaxResult): string {
   const rows: string[][] = [
     [
@@ -99,6 +115,7 @@ export function formatMax(r: MaxResult): string {
       `median ${groupDigits(r.rate.medianPerSec)}/s, peak ${groupDigits(r.rate.peakPerSec)}/s, mean ${groupDigits(r.rate.meanPerSec)}/s`,
     ],
     ['port strategy', `${r.portStrategy}${flatText(r)}`],
+    ...tailRows(r),
     [
       'kernel memory',
       `${bytesEach(r.memory.kernelBytesPerConnection)} per connection (Slab delta${r.memory.observerBytesPerConnection ? `; ${bytesEach(r.memory.observerBytesPerConnection)} of it /proc inodes that a program listing descriptors made` : ''})`,

@@ -154,6 +154,35 @@ export interface Sockstat {
   tcpMemPages: number;
 }
 
+/**
+ * The machine's CPU time since boot, in ms, from the first line of /proc/stat (every CPU
+ * summed; the kernel counts in USER_HZ, 100 a second on Linux whatever HZ it was built with).
+ * user: user + nice; kernel: system + irq + softirq (the packets of loopback connections are
+ * processed in softirq); idle: idle + iowait; steal: time the hypervisor ran something else
+ * while a virtual CPU wanted to run.
+ */
+export interface CpuTimes {
+  userMs: number;
+  kernelMs: number;
+  idleMs: number;
+  stealMs: number;
+}
+
+/** Parses /proc/stat's `cpu` line; undefined when it is missing or malformed. */
+export function parseProcStatCpu(text: string): CpuTimes | undefined {
+  const line = /^cpu\s+([\d\s]+)$/m.exec(text)?.[1];
+  const f = line?.trim().split(/\s+/).map(Number) ?? [];
+  if (f.length < 7 || f.some((x) => !Number.isFinite(x))) return undefined;
+  const [user, nice, system, idle, iowait, irq, softirq, steal = 0] = f as number[];
+  const ms = (ticks: number): number => ticks * 10; // USER_HZ = 100
+  return {
+    userMs: ms(user! + nice!),
+    kernelMs: ms(system! + irq! + softirq!),
+    idleMs: ms(idle! + iowait!),
+    stealMs: ms(steal),
+  };
+}
+
 /** Parses /proc/net/sockstat; undefined when the TCP line is missing. */
 export function parseSockstat(text: string): Sockstat | undefined {
   const used = /^sockets:\s+used\s+(\d+)/m.exec(text);

@@ -4,9 +4,11 @@ import { readFileSync } from 'node:fs';
 import { FourtupleError } from '../errors.js';
 import { readOwnCgroupMemory } from '../limits/cgroup.js';
 import {
+  type CpuTimes,
   memoryFreeForSockets,
   parseLowWatermarkBytes,
   parseMeminfo,
+  parseProcStatCpu,
   parseSmapsRollup,
   parseSockstat,
   readFileNr as readFileNrExact,
@@ -61,6 +63,31 @@ function readLowWatermark(): number {
     return parseLowWatermarkBytes(readFileSync('/proc/zoneinfo', 'utf8'));
   } catch {
     return 0; // no zoneinfo: all reclaimable slab is taken as pinned
+  }
+}
+
+/** The machine's CPU time since boot (/proc/stat); undefined when it cannot be read. */
+export function readCpuTimes(): CpuTimes | undefined {
+  try {
+    return parseProcStatCpu(readFileSync('/proc/stat', 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The order of free page reporting (virtio-balloon) when the kernel has it: freed blocks of
+ * 2^order pages are handed back to the hypervisor, and memory touched again after that costs
+ * a page fault on the host. undefined when the module is not there.
+ */
+export function readPageReportingOrder(): number | undefined {
+  try {
+    const order = Number(
+      readFileSync('/sys/module/page_reporting/parameters/page_reporting_order', 'utf8'),
+    );
+    return Number.isInteger(order) ? order : undefined;
+  } catch {
+    return undefined;
   }
 }
 

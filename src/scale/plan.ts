@@ -16,7 +16,7 @@ import {
 } from '../limits/procfs.js';
 import { anyRemote, assertTargetsAllowed } from '../policy/targets.js';
 import { getNofileLimit, type NofileLimit } from '../sockets/rlimit.js';
-import { type MemSample, readFileNr, readMem } from './_proc.js';
+import { type MemSample, readFileNr, readMem, readPageReportingOrder } from './_proc.js';
 import type { MaxOptions, MaxResult } from './types.js';
 
 /** Descriptors a worker keeps for itself (node's own, IPC, epoll) before counting sockets. */
@@ -157,6 +157,8 @@ export interface Machine {
   cores: number;
   /** /proc inodes at the start (readProcInodes) */
   procInodes?: { count: number; bytesEach: number };
+  /** free page reporting's order, when the kernel hands freed memory back to its hypervisor */
+  pageReportingOrder?: number;
 }
 
 /** The machine's limits as a result reports them. */
@@ -169,6 +171,9 @@ export function machineLimits(machine: Machine): MaxResult['limits'] {
     memTotalBytes: machine.mem.totalBytes,
     memAvailableBytes: machine.mem.availableBytes,
     cores: machine.cores,
+    ...(machine.pageReportingOrder !== undefined
+      ? { pageReportingOrder: machine.pageReportingOrder }
+      : {}),
   };
 }
 
@@ -194,6 +199,7 @@ export function readMachine(): Machine {
     range: ephemeralPortRange(),
     cores: availableParallelism(),
     procInodes: readProcInodes(),
+    pageReportingOrder: readPageReportingOrder(),
   };
 }
 

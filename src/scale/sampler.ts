@@ -5,8 +5,10 @@
  * the memory free for sockets every 250 ms during the ramp and stopping the run below the floor. Its series is
  * the one the rates are read from (rates.ts).
  */
+
+import type { CpuTimes } from '../limits/procfs.js';
 import { formatBytes } from '../units.js';
-import { readMem } from './_proc.js';
+import { readCpuTimes, readMem } from './_proc.js';
 import type { WorkerPool } from './pool.js';
 import { addSample, seriesRates } from './rates.js';
 import type { RunState } from './run-state.js';
@@ -23,6 +25,8 @@ export class Sampler {
   memMinBytes: number;
   private rampStart = performance.now();
   private timers: NodeJS.Timeout[] = [];
+  /** the machine's CPU time when the ramp started (each sample's cpu is counted from it) */
+  private cpu0: CpuTimes | undefined;
 
   constructor(
     private readonly run: RunState,
@@ -41,6 +45,7 @@ export class Sampler {
   /** Starts sampling (and guarding) at the start of the ramp: t = 0 from now. */
   start(): void {
     this.rampStart = performance.now();
+    this.cpu0 = readCpuTimes();
     this.timers = [
       setInterval(() => {
         const last = this.series[this.series.length - 1];
@@ -85,6 +90,7 @@ export class Sampler {
       memAvailableBytes: mem.availableBytes,
       slabBytes: mem.slabBytes,
       rssBytes: inSeries ? this.pool.rssBytes() : 0,
+      ...this.cpuSinceStart(),
     };
     // Outside the series (startup, verify), the rate is that since the series' last point.
     const last = this.series[this.series.length - 1];
@@ -105,6 +111,21 @@ export class Sampler {
       });
     }
     return s;
+  }
+
+  /** The machine's CPU time since the ramp started, as a sample's `cpu` (nothing if unreadable). */
+  private cpuSinceStart(): { cpu?: CpuTimes } {
+    const now = readCpuTimes();
+    const c0 = this.cpu0;
+    if (!now || !c0) return {};
+    return {
+      cpu: {
+        userMs: now.userMs - c0.userMs,
+        kernelMs: now.kernelMs - c0.kernelMs,
+        idleMs: now.idleMs - c0.idleMs,
+        stealMs: now.stealMs - c0.stealMs,
+      },
+    };
   }
 
   /** When the ramp reached `peak`: one interval after the last sample below it (at most rampMs). */

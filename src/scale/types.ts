@@ -2,7 +2,7 @@
  * The shapes of `max`: its options, why a run stopped, the progress samples and the result.
  * Re-exported by coordinator.ts, where the library's users import them.
  */
-import type { Sockstat } from '../limits/procfs.js';
+import type { CpuTimes, Sockstat } from '../limits/procfs.js';
 import type { Tagged } from '../result.js';
 import type { Destination } from './engine.js';
 import type { PortStrategy } from './ports.js';
@@ -134,6 +134,11 @@ export interface Sample {
   memAvailableBytes: number;
   slabBytes: number;
   rssBytes: number;
+  /**
+   * the machine's CPU time since the ramp started, in ms summed over every CPU (/proc/stat): read
+   * against the counts, it is what each connection cost in CPU along the ramp (flatCost.cpu)
+   */
+  cpu?: CpuTimes;
 }
 
 /** The phases of a run, in order. */
@@ -225,6 +230,11 @@ export interface MaxResult extends Tagged<'max'> {
     memTotalBytes: number;
     memAvailableBytes: number;
     cores: number;
+    /**
+     * free page reporting's order when the kernel hands freed memory back to its hypervisor
+     * (virtio-balloon): memory the kernel takes again then costs a page fault on the host
+     */
+    pageReportingOrder?: number;
   };
   crashes: Crash[];
   series: Sample[];

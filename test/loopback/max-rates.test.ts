@@ -3,6 +3,7 @@
  * end, and the result's rates read from those points, so that peak >= mean (issue 16: a mean
  * above the peak in the terminal, a chart at 67k/s beside a "peak 42,938" card).
  */
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { runMax } from '../../src/scale/coordinator.js';
 import type { Progress } from '../../src/scale/types.js';
@@ -33,5 +34,27 @@ describe('max: progress every 250 ms, and rates that agree with the series', () 
     expect(r.rate.peakPerSec).toBe(Math.max(...r.series.map((s) => s.rate)));
     expect(r.rate.peakPerSec).toBeGreaterThanOrEqual(r.rate.meanPerSec);
     expect(progress.filter((p) => p.phase === 'ramp').length).toBeGreaterThanOrEqual(ramp.length);
+
+    // the machine's CPU time since the ramp started, on every point: never falling, and over
+    // the ramp it adds up to every CPU's time (USER_HZ ticks read as ms: a wrong scale or a
+    // missing field of /proc/stat would not)
+    let prev = { userMs: 0, kernelMs: 0, idleMs: 0, stealMs: 0 };
+    for (const s of ramp) {
+      expect(s.cpu).toBeDefined();
+      for (const k of ['userMs', 'kernelMs', 'idleMs', 'stealMs'] as const) {
+        expect(s.cpu![k]).toBeGreaterThanOrEqual(prev[k]);
+      }
+      prev = s.cpu!;
+    }
+    const all = prev.userMs + prev.kernelMs + prev.idleMs + prev.stealMs;
+    const cpuMs = availableParallelism() * ramp.at(-1)!.t;
+    expect(all).toBeGreaterThan(cpuMs * 0.7);
+    expect(all).toBeLessThan(cpuMs * 1.3 + 50);
+    // so each stretch of the ramp has a CPU cost per connection (kernel and user) beside its rate
+    const first = r.flatCost?.cpu?.per10To20;
+    expect(first).toBeTruthy();
+    expect(first!.userUs + first!.kernelUs).toBeGreaterThan(0);
+    expect(first!.idleShare).toBeGreaterThanOrEqual(0);
+    expect(first!.idleShare).toBeLessThanOrEqual(1);
   });
 });

@@ -21,6 +21,7 @@ import {
   parseMeminfo,
   parseProcLimits,
   parseProcNetTcp,
+  parseProcStatCpu,
   parseReservedPorts,
   parseSlabinfo,
   parseSmapsRollup,
@@ -131,6 +132,20 @@ describe('procfs parsers', () => {
       tcpMemPages: 188,
     });
     expect(parseSockstat('sockets: used 3\n')).toBeUndefined();
+  });
+
+  it("parses /proc/stat's cpu line into ms (USER_HZ 100): user+nice, system+irq+softirq, idle+iowait, steal", () => {
+    const stat = 'cpu  100 2 300 4000 5 6 70 8 0 0\ncpu0 50 1 150 2000 2 3 35 4 0 0\nintr 123\n';
+    expect(parseProcStatCpu(stat)).toEqual({
+      userMs: 1020,
+      kernelMs: 3760,
+      idleMs: 40050,
+      stealMs: 80,
+    });
+    // an old kernel without steal: 0
+    expect(parseProcStatCpu('cpu 1 0 1 1 0 0 0\n')?.stealMs).toBe(0);
+    expect(parseProcStatCpu('cpu0 1 2 3 4 5 6 7\n')).toBeUndefined();
+    expect(parseProcStatCpu('cpu 1 2\n')).toBeUndefined();
   });
 
   it('counts reserved ports inside the ephemeral range only', () => {

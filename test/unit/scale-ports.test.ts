@@ -3,8 +3,16 @@
  * to 90% of the peak against the rate from 10% to 20%, read from the series.
  */
 import { describe, expect, it } from 'vitest';
+import { fillChart } from '../../src/report/sections/max-charts.js';
+import type { MaxInput } from '../../src/report/types.js';
 import { isLoopbackV4, PortCycle, rangeSlice, workerSourceIp } from '../../src/scale/ports.js';
-import { flatCost, rateBetween, ratesByFill } from '../../src/scale/rates.js';
+import {
+  cpuBetween,
+  explainTail,
+  flatCost,
+  rateBetween,
+  ratesByFill,
+} from '../../src/scale/rates.js';
 import type { Sample } from '../../src/scale/types.js';
 
 const sample = (t: number, established: number): Sample => ({
@@ -54,6 +62,89 @@ describe('flat cost', () => {
     expect(ratesByFill(series, 100_000)).toEqual([
       10_000, 10_000, 10_000, 10_000, 10_000, 5_000, 5_000, 5_000, 5_000, 5_000,
     ]);
+  });
+});
+
+describe('CPU per connection along the ramp', () => {
+  const cpu = (userMs: number, kernelMs: number, idleMs: number) => ({
+    userMs,
+    kernelMs,
+    idleMs,
+    stealMs: 0,
+  });
+  // 10k/s to 50k established with 5 us user + 20 us kernel each and no idle time, then 5k/s
+  // with 5 + 40 us and `idle2` ms idle over the second stretch
+  const ramp = (idle2: number): Sample[] => [
+    { ...sample(5000, 50_000), cpu: cpu(250, 1000, 0) },
+    { ...sample(15_000, 100_000), cpu: cpu(500, 3000, idle2) },
+  ];
+
+  it('reads the CPU per connection of a stretch, the counters interpolated at the crossings', () => {
+    const series = ramp(100);
+    expect(cpuBetween(series, 100_000, 0.1, 0.2)).toEqual({
+      userUs: 5,
+      kernelUs: 20,
+      idleShare: 0,
+    });
+    // 10k of the second stretch's 50k: 50 ms user, 400 ms kernel, 20 ms idle
+    expect(cpuBetween(series, 100_000, 0.8, 0.9)).toEqual({
+      userUs: 5,
+      kernelUs: 40,
+      idleShare: 0.043,
+    });
+    expect(flatCost(series, 100_000).cpu?.per80To90?.kernelUs).toBe(40);
+  });
+
+  it('a series without CPU readings has no CPU figure', () => {
+    const series = [sample(5000, 50_000), sample(15_000, 100_000)];
+    expect(cpuBetween(series, 100_000, 0.1, 0.2)).toBeNull();
+    expect(flatCost(series, 100_000).cpu).toBeUndefined();
+  });
+
+  it("a slower tail whose connections cost more CPU, the CPUs busy, is the kernel's cost", () => {
+    const f = flatCost(ramp(100), 100_000);
+    expect(f.ratio).toBe(0.5);
+    const why = explainTail(f);
+    expect(why).toMatch(/1\.8x the CPU .* kernel's time 2\.0x/);
+    expect(why).not.toMatch(/page reporting/);
+    expect(explainTail(f, 9)).toMatch(/free page reporting/);
+  });
+
+  it('a slower tail with the CPUs idle is a wait, not a cost', () => {
+    // 2,000 ms idle over the second stretch: 400 of the 10k's 850 ms
+    const f = flatCost(
+      [
+        { ...sample(5000, 50_000), cpu: cpu(250, 1000, 0) },
+        { ...sample(15_000, 100_000), cpu: cpu(500, 1000 + 1000, 2000) },
+      ],
+      100_000,
+    );
+    expect(explainTail(f)).toMatch(/^the CPUs were \d+% idle/);
+  });
+
+  it("the report's fill chart says the CPU per connection and why the tail was slower", () => {
+    const series = ramp(100);
+    const max = {
+      series,
+      established: 100_000,
+      timing: { rampMs: 15_000 },
+      portStrategy: 'kernel',
+      flatCost: flatCost(series, 100_000),
+      limits: { pageReportingOrder: 9 },
+    } as unknown as MaxInput;
+    const { html } = fillChart(max);
+    expect(html).toContain('25 us (kernel 20, user 5), CPUs 0% idle from 10% to 20%');
+    expect(html).toContain('45 us (kernel 40, user 5), CPUs 4% idle from 80% to 90%');
+    expect(html).toMatch(/Slower tail: each connection cost 1\.8x the CPU/);
+  });
+
+  it('a flat ramp needs no explanation', () => {
+    const series = [
+      { ...sample(5000, 50_000), cpu: cpu(250, 1000, 0) },
+      { ...sample(10_000, 100_000), cpu: cpu(500, 3000, 0) },
+    ];
+    expect(flatCost(series, 100_000).ratio).toBe(1);
+    expect(explainTail(flatCost(series, 100_000))).toBeUndefined();
   });
 });
 

@@ -4,7 +4,7 @@
  * samples as a table for readers without JavaScript.
  */
 
-import { ratesByFill } from '../../scale/rates.js';
+import { cpuText, explainTail, ratesByFill } from '../../scale/rates.js';
 import { errnoMeaning } from '../../sockets/errno.js';
 import { formatBytes } from '../../units.js';
 import type { ChartSeries, ChartSpec } from '../charts.js';
@@ -151,7 +151,13 @@ export function fillChart(max: MaxInput): Drawn {
     f && f.ratio !== null
       ? ` Flat cost ${f.ratio}: the rate from 80% to 90% of the peak over the rate from 10% to 20%.`
       : '';
-  const caption = `Connects per second in each tenth of the ramp, port strategy ${strategy}.${ratio}`;
+  const c = f?.cpu;
+  const cpu =
+    c?.per10To20 && c.per80To90
+      ? ` The machine's CPU per connection: ${cpuText(c.per10To20)} from 10% to 20%, ${cpuText(c.per80To90)} from 80% to 90%.`
+      : '';
+  const why = f ? explainTail(f, max.limits?.pageReportingOrder) : undefined;
+  const caption = `Connects per second in each tenth of the ramp, port strategy ${strategy}.${ratio}${cpu}${why ? ` Slower tail: ${why}.` : ''}`;
   return { spec, html: figure(spec, caption, 'Connect rate against fill level') };
 }
 
