@@ -236,8 +236,9 @@ export function explainTail(f: FlatCost, pageReportingOrder?: number): string | 
   const grew = costB / costA;
   if (b.idleShare < 0.1 && grew >= 1.2) {
     const kernel = a.kernelUs > 0 ? b.kernelUs / a.kernelUs : 0;
+    // the host's page faults are a cost the kernel pays: named only when its share grew
     const memory =
-      pageReportingOrder !== undefined
+      pageReportingOrder !== undefined && kernel >= 1.3
         ? '; this machine hands freed memory back to its hypervisor (free page reporting), so once the memory freed recently is used up, each page the kernel takes for new sockets costs a page fault on the host'
         : '';
     return `each connection cost ${grew.toFixed(1)}x the CPU at 80-90% of the peak that it did at 10-20% (the kernel's time ${kernel.toFixed(1)}x), with the CPUs busy: the tail is slower because the kernel's work per connection grew, not because the ramp waited${memory}`;

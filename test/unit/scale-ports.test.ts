@@ -108,6 +108,16 @@ describe('CPU per connection along the ramp', () => {
     expect(why).toMatch(/1\.8x the CPU .* kernel's time 2\.0x/);
     expect(why).not.toMatch(/page reporting/);
     expect(explainTail(f, 9)).toMatch(/free page reporting/);
+    // the user share alone grew (5 -> 15 us, the kernel's 20 -> 22): the host's memory is not named
+    const user = flatCost(
+      [
+        { ...sample(5000, 50_000), cpu: cpu(250, 1000, 0) },
+        { ...sample(15_000, 100_000), cpu: cpu(1000, 2100, 0) },
+      ],
+      100_000,
+    );
+    expect(explainTail(user, 9)).toMatch(/1\.5x the CPU/);
+    expect(explainTail(user, 9)).not.toMatch(/page reporting/);
   });
 
   it('a slower tail with the CPUs idle is a wait, not a cost', () => {
