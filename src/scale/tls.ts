@@ -1,10 +1,11 @@
 /**
  * `max --tls`: the coordinator. TLS servers and TLS clients run in separate worker processes
- * (tls-worker.ts), so each side's CPU (utime + stime from /proc/PID/stat over the ramp) and
- * memory (PSS growth from the ramp's start to its peak) are its own. A short plain-TCP baseline
+ * (tls-worker.ts), so each side's CPU (its threads' time on a CPU from
+ * /proc/PID/task/TID/schedstat, over the ramp) and memory (PSS growth from the ramp's start to its peak) are its own. A short plain-TCP baseline
  * runs first with the same workers, so the cost of TLS is read against TCP measured in the same
  * run on the same busy machine. Library function: returns data, never prints.
  */
+
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { FourtupleError } from '../errors.js';
 import type { Sockstat } from '../limits/procfs.js';
 import { cpuWall } from '../limits/tls.js';
 import { tag } from '../result.js';
-import { readMem, readProcSize, readSockstatNow } from './_proc.js';
+import { readMem, readProcCpuMs, readProcSize, readSockstatNow } from './_proc.js';
 import type { Destination } from './engine.js';
 import { childExited, INTERRUPTED_EXIT_MS, settleSockstat } from './phases.js';
 import {
@@ -47,8 +48,6 @@ const INTERRUPTED_BUDGET_MS = 3500;
 
 /** connections per worker process: well under the 20,000 descriptors a process may hold */
 const PER_PROCESS = 10_000;
-/** USER_HZ: /proc/PID/stat counts CPU time in these ticks (100 on every Linux build) */
-const TICKS_PER_SEC = 100;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -119,16 +118,9 @@ class Side {
     });
   }
 
-  /** utime + stime in ms */
+  /** user + system CPU time in ms, every thread (readProcCpuMs) */
   cpuMs(): number {
-    try {
-      const text = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
-      const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-      // after "pid (comm) ": state is field 3, utime 14 and stime 15 (1-based, man 5 proc)
-      return ((Number(f[11]) + Number(f[12])) * 1000) / TICKS_PER_SEC;
-    } catch {
-      return 0;
-    }
+    return readProcCpuMs(this.pid);
   }
 
   /**

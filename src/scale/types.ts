@@ -247,7 +247,7 @@ export interface TlsSideCost {
   processes: number;
   /** handshakes (or plain connects) completed per second on this side, median of the seconds */
   handshakesPerSec: number;
-  /** utime + stime of this side's processes over the ramp (from /proc/PID/stat) */
+  /** CPU time of this side's processes over the ramp (their threads' schedstat, to the us) */
   cpuMs: number;
   cpuUsPerHandshake: number;
   /** (PSS at the peak - PSS before the ramp) / connections, summed over this side's processes */

@@ -3,6 +3,7 @@
  * shared among workers (assignQuotas), and what a wall means in words (wallStop).
  */
 import { describe, expect, it } from 'vitest';
+import { readProcCpuMs } from '../../src/scale/_proc.js';
 import { verifyBudgetMs } from '../../src/scale/phases.js';
 import {
   COST_MEASURED_AFTER,
@@ -204,5 +205,25 @@ describe('auto: starting workers from the cost measured while ramping', () => {
     expect(quotaFor(plan, 8_334, 1, 5_000)).toBe(5_000);
     expect(quotaFor(plan, 13_334, 2, 9_968)).toBe(11_666);
     expect(quotaFor(plan, 25_000, 1, 9_968)).toBe(0);
+  });
+});
+
+describe('readProcCpuMs: a process CPU time to the microsecond', () => {
+  it("reads this process's CPU as getrusage does, finer than /proc/PID/stat's 10 ms ticks", () => {
+    const before = readProcCpuMs(process.pid);
+    const u0 = process.cpuUsage();
+    // ~30 ms of CPU
+    const until = performance.now() + 30;
+    let x = 0;
+    while (performance.now() < until) x += Math.sqrt(x + 1);
+    const used = readProcCpuMs(process.pid) - before;
+    const u = process.cpuUsage(u0);
+    const rusage = (u.user + u.system) / 1000;
+    expect(x).toBeGreaterThan(0);
+    expect(used).toBeGreaterThan(rusage * 0.8 - 2);
+    expect(used).toBeLessThan(rusage * 1.2 + 5);
+    // not a multiple of a 10 ms tick: schedstat counts nanoseconds
+    expect(Number.isInteger(readProcCpuMs(process.pid) / 10)).toBe(false);
+    expect(readProcCpuMs(2 ** 22 + 1)).toBe(0); // no such process
   });
 });
