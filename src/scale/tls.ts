@@ -8,7 +8,7 @@
 
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { FourtupleError } from '../errors.js';
 import type { Sockstat } from '../limits/procfs.js';
