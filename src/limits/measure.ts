@@ -166,8 +166,8 @@ export interface ConnectionCost {
    * What a program that lists every process's descriptors (/proc/PID/fd) adds: the kernel
    * makes a /proc inode and a dentry for each descriptor it lists, about 0.9 KiB each, and
    * keeps them while the descriptor lives. On the development VM something outside the run
-   * does this within a second of a new descriptor, quiet (seen for a plain Python holder too), so at a wall it is
-   * ~1.8 KiB of every connection's Slab. Seen by the entries it leaves (`fdEntryListed`) on this
+   * does this within a second of a new descriptor, quiet (seen for a plain Python holder too),
+   * so at a wall it is ~1.8 KiB of every connection's Slab. Seen by the entries it leaves (`fdEntryListed`) on this
    * process's descriptors and the holder's; left out of `kernelBytesPerConnection`, which is the
    * connection's own cost. Null when /proc/slabinfo cannot be read (not root).
    */

@@ -218,7 +218,7 @@ export function cpuText(c: CpuPerConnection): string {
 }
 
 /** Below this flat cost the tail is explained, when the CPU readings can. */
-export const FLAT_ENOUGH = 0.85;
+const FLAT_ENOUGH = 0.85;
 
 /**
  * Why the tail of the ramp was slower than its start, from what the CPUs did meanwhile; or

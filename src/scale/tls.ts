@@ -1,9 +1,9 @@
 /**
  * `max --tls`: the coordinator. TLS servers and TLS clients run in separate worker processes
  * (tls-worker.ts), so each side's CPU (its threads' time on a CPU from
- * /proc/PID/task/TID/schedstat, over the ramp) and memory (PSS growth from the ramp's start to its peak) are its own. A short plain-TCP baseline
- * runs first with the same workers, so the cost of TLS is read against TCP measured in the same
- * run on the same busy machine. Library function: returns data, never prints.
+ * /proc/PID/task/TID/schedstat, over the ramp) and memory (PSS growth from the ramp's start to
+ * its peak) are its own. A short plain-TCP baseline runs first with the same workers, so the
+ * cost of TLS is read against TCP measured in the same run on the same busy machine. Library function: returns data, never prints.
  */
 
 import { type ChildProcess, fork } from 'node:child_process';
